@@ -1,0 +1,144 @@
+//! Element-wise kernels: bias, ReLU, sums, affine maps.
+
+use super::vector::{F32Vector, map1, map2, sum_map1};
+
+simd_kernel! {
+    /// `out[i] = x[i] + bias`: adds one channel's bias while copying it out of a GEMM result.
+    pub fn add_bias / add_bias_on(x: &[f32], bias: f32, out: &mut [f32]) -> ()
+        = add_bias_scalar, add_bias_vector;
+
+    /// `out[i] = max(x[i] + bias, 0)`: bias and ReLU in one pass over memory.
+    pub fn add_bias_relu / add_bias_relu_on(x: &[f32], bias: f32, out: &mut [f32]) -> ()
+        = add_bias_relu_scalar, add_bias_relu_vector;
+
+    /// `y[i] = max(x[i], 0)`.
+    pub fn relu_forward / relu_forward_on(x: &[f32], y: &mut [f32]) -> ()
+        = relu_forward_scalar, relu_forward_vector;
+
+    /// `dx[i] = dy[i]` where the ReLU's output `y[i] > 0`, else 0.
+    pub fn relu_backward / relu_backward_on(y: &[f32], dy: &[f32], dx: &mut [f32]) -> ()
+        = relu_backward_scalar, relu_backward_vector;
+
+    /// `Σ x[i]` (f32 lanes; callers sum many such partial sums in f64).
+    pub fn sum / sum_on(x: &[f32]) -> f32 = sum_scalar, sum_vector;
+
+    /// `out[i] = x[i] * scale + shift` (batch-norm normalisation with folded statistics).
+    pub fn scale_shift / scale_shift_on(x: &[f32], scale: f32, shift: f32, out: &mut [f32]) -> ()
+        = scale_shift_scalar, scale_shift_vector;
+
+    /// `acc[i] += x[i]`.
+    pub fn add_assign / add_assign_on(acc: &mut [f32], x: &[f32]) -> ()
+        = add_assign_scalar, add_assign_vector;
+}
+
+pub fn add_bias_scalar(x: &[f32], bias: f32, out: &mut [f32]) {
+    assert_eq!(x.len(), out.len());
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v + bias;
+    }
+}
+
+#[inline(always)]
+unsafe fn add_bias_vector<V: F32Vector>(x: &[f32], bias: f32, out: &mut [f32]) {
+    unsafe {
+        let b = V::splat(bias);
+        map1::<V>(x, out, |v| v.add(b))
+    }
+}
+
+pub fn add_bias_relu_scalar(x: &[f32], bias: f32, out: &mut [f32]) {
+    assert_eq!(x.len(), out.len());
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = (v + bias).max(0.0);
+    }
+}
+
+#[inline(always)]
+unsafe fn add_bias_relu_vector<V: F32Vector>(x: &[f32], bias: f32, out: &mut [f32]) {
+    unsafe {
+        let (b, zero) = (V::splat(bias), V::zero());
+        map1::<V>(x, out, |v| v.add(b).max(zero))
+    }
+}
+
+pub fn relu_forward_scalar(x: &[f32], y: &mut [f32]) {
+    assert_eq!(x.len(), y.len());
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = v.max(0.0);
+    }
+}
+
+#[inline(always)]
+unsafe fn relu_forward_vector<V: F32Vector>(x: &[f32], y: &mut [f32]) {
+    unsafe {
+        let zero = V::zero();
+        map1::<V>(x, y, |v| v.max(zero))
+    }
+}
+
+pub fn relu_backward_scalar(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    assert_eq!(y.len(), dx.len());
+    assert_eq!(dy.len(), dx.len());
+    for ((d, &g), &out) in dx.iter_mut().zip(dy).zip(y) {
+        *d = if out > 0.0 { g } else { 0.0 };
+    }
+}
+
+#[inline(always)]
+unsafe fn relu_backward_vector<V: F32Vector>(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    unsafe {
+        let zero = V::zero();
+        map2::<V>(y, dy, dx, |out, g| out.select_gt(zero, g, zero))
+    }
+}
+
+pub fn sum_scalar(x: &[f32]) -> f32 {
+    x.iter().sum()
+}
+
+#[inline(always)]
+unsafe fn sum_vector<V: F32Vector>(x: &[f32]) -> f32 {
+    unsafe { sum_map1::<V>(x, 0.0, |v| v) }
+}
+
+pub fn scale_shift_scalar(x: &[f32], scale: f32, shift: f32, out: &mut [f32]) {
+    assert_eq!(x.len(), out.len());
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v.mul_add(scale, shift);
+    }
+}
+
+#[inline(always)]
+unsafe fn scale_shift_vector<V: F32Vector>(x: &[f32], scale: f32, shift: f32, out: &mut [f32]) {
+    unsafe {
+        let (a, b) = (V::splat(scale), V::splat(shift));
+        map1::<V>(x, out, |v| v.mul_add(a, b))
+    }
+}
+
+pub fn add_assign_scalar(acc: &mut [f32], x: &[f32]) {
+    assert_eq!(acc.len(), x.len());
+    for (a, &v) in acc.iter_mut().zip(x) {
+        *a += v;
+    }
+}
+
+#[inline(always)]
+unsafe fn add_assign_vector<V: F32Vector>(acc: &mut [f32], x: &[f32]) {
+    assert_eq!(acc.len(), x.len());
+    let n = acc.len();
+    let (pa, px) = (acc.as_mut_ptr(), x.as_ptr());
+    let mut i = 0;
+    unsafe {
+        while i + V::LANES <= n {
+            V::load(pa.add(i)).add(V::load(px.add(i))).store(pa.add(i));
+            i += V::LANES;
+        }
+        if i < n {
+            let rest = n - i;
+            V::load_partial(pa.add(i), rest, 0.0)
+                .add(V::load_partial(px.add(i), rest, 0.0))
+                .store_partial(pa.add(i), rest);
+        }
+    }
+}
