@@ -5,3 +5,4 @@
 //! of files or the command line.
 
 pub mod engine;
+pub mod cli;

@@ -1,0 +1,184 @@
+//! Batch normalisation over channels: x, y are (N, C, H, W) (2-D) or (N, C) (1-D, after a dense
+//! layer; then each "plane" is one value). γ, β, running mean and variance are (C).
+//!
+//! Train: μ, σ² over the N·H·W values of each channel; x̂ = (x - μ)/√(σ² + ε); y = γ·x̂ + β;
+//! running statistics move by `momentum` (PyTorch's convention, 0.1) towards μ and the unbiased
+//! σ². Eval: the running statistics stand in for μ and σ².
+//! Backward, with M = N·H·W: dγ += Σ dy·x̂, dβ += Σ dy,
+//! dx = γ/√(σ²+ε) · (dy - Σdy/M - x̂·Σ(dy·x̂)/M), folded into dx = k_dy·dy + k_x·x + k_c per channel.
+//! Statistics are summed per channel in sample order (f64 across planes): deterministic for any
+//! thread count.
+
+use super::{Buffer, Layer, Mode, Param};
+use crate::engine::kernels::batchnorm::{affine2, sum_dy_dy_xhat, sum_sq_dev};
+use crate::engine::kernels::elementwise::{scale_shift, sum};
+use crate::engine::parallel::SAMPLES_PER_TASK;
+use crate::engine::tensor::Tensor;
+use rayon::prelude::*;
+
+pub struct BatchNorm {
+    shape: Vec<usize>,
+    channels: usize,
+    plane: usize,
+    gamma: Param,
+    beta: Param,
+    running_mean: Vec<f32>,
+    running_var: Vec<f32>,
+    momentum: f32,
+    eps: f32,
+    /// The μ and 1/√(σ²+ε) the last forward normalised with.
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+    last_mode: Mode,
+}
+
+impl BatchNorm {
+    pub fn new(in_shape: &[usize]) -> BatchNorm {
+        let channels = in_shape[0];
+        BatchNorm {
+            shape: in_shape.to_vec(),
+            channels,
+            plane: in_shape[1..].iter().product(),
+            gamma: Param::new("gamma", &[channels], vec![1.0; channels], false),
+            beta: Param::new("beta", &[channels], vec![0.0; channels], false),
+            running_mean: vec![0.0; channels],
+            running_var: vec![1.0; channels],
+            momentum: 0.1,
+            eps: 1e-5,
+            mean: Vec::new(),
+            inv_std: Vec::new(),
+            last_mode: Mode::Eval,
+        }
+    }
+
+    /// The `(sample, channel)` plane of a batch.
+    fn plane_of<'a>(&self, data: &'a [f32], n: usize, c: usize) -> &'a [f32] {
+        let start = (n * self.channels + c) * self.plane;
+        &data[start..start + self.plane]
+    }
+
+    /// Per-channel batch mean and biased variance (two passes, f64 across planes).
+    fn batch_statistics(&self, x: &Tensor) -> Vec<(f32, f32)> {
+        let batch = x.batch();
+        let count = (batch * self.plane) as f64;
+        (0..self.channels)
+            .into_par_iter()
+            .map(|c| {
+                let total: f64 = (0..batch).map(|n| sum(self.plane_of(&x.data, n, c)) as f64).sum();
+                let mean = (total / count) as f32;
+                let squares: f64 = (0..batch).map(|n| sum_sq_dev(self.plane_of(&x.data, n, c), mean) as f64).sum();
+                (mean, (squares / count) as f32)
+            })
+            .collect()
+    }
+
+    /// Applies a per-channel `out = a[c]·in + b[c]` (or the two-input form) to every plane.
+    fn per_plane(&self, out: &mut Tensor, f: impl Fn(usize, usize, &mut [f32]) + Sync) {
+        let task = SAMPLES_PER_TASK * self.channels * self.plane;
+        out.data.par_chunks_mut(task).enumerate().for_each(|(chunk, out)| {
+            for (i, out) in out.chunks_exact_mut(self.plane).enumerate() {
+                let plane_index = chunk * SAMPLES_PER_TASK * self.channels + i;
+                f(plane_index / self.channels, plane_index % self.channels, out);
+            }
+        });
+    }
+}
+
+impl Layer for BatchNorm {
+    fn kind(&self) -> &'static str {
+        "BatchNormalization"
+    }
+
+    fn spec(&self) -> String {
+        "bn".into()
+    }
+
+    fn out_shape(&self) -> Vec<usize> {
+        self.shape.clone()
+    }
+
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+        assert_eq!(x.sample_len(), self.channels * self.plane, "batch-norm input shape {:?}", x.shape);
+        let (mean, var): (Vec<f32>, Vec<f32>) = match mode {
+            Mode::Train => {
+                let stats = self.batch_statistics(x);
+                let count = (x.batch() * self.plane) as f32;
+                let unbiased = count / (count - 1.0).max(1.0);
+                for (c, &(m, v)) in stats.iter().enumerate() {
+                    self.running_mean[c] += self.momentum * (m - self.running_mean[c]);
+                    self.running_var[c] += self.momentum * (v * unbiased - self.running_var[c]);
+                }
+                stats.into_iter().unzip()
+            }
+            Mode::Eval => (self.running_mean.clone(), self.running_var.clone()),
+        };
+        self.inv_std = var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
+        self.mean = mean;
+        self.last_mode = mode;
+        let scale: Vec<f32> = (0..self.channels).map(|c| self.gamma.value[c] * self.inv_std[c]).collect();
+        let shift: Vec<f32> = (0..self.channels).map(|c| self.beta.value[c] - self.mean[c] * scale[c]).collect();
+        let mut y = Tensor::zeros(&x.shape);
+        self.per_plane(&mut y, |n, c, y| scale_shift(self.plane_of(&x.data, n, c), scale[c], shift[c], y));
+        y
+    }
+
+    fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
+        let batch = x.batch();
+        let sums: Vec<(f64, f64)> = (0..self.channels)
+            .into_par_iter()
+            .map(|c| {
+                (0..batch).fold((0.0, 0.0), |(s, sx), n| {
+                    let (a, b) = sum_dy_dy_xhat(self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c), self.mean[c], self.inv_std[c]);
+                    (s + a as f64, sx + b as f64)
+                })
+            })
+            .collect();
+        for (c, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
+            self.gamma.grad[c] += sum_dy_xhat as f32;
+            self.beta.grad[c] += sum_dy as f32;
+        }
+        if !want_dx {
+            return None;
+        }
+        let count = (batch * self.plane) as f64;
+        let coefficients: Vec<(f32, f32, f32)> = (0..self.channels)
+            .map(|c| {
+                let (gamma, inv, mean) = (self.gamma.value[c] as f64, self.inv_std[c] as f64, self.mean[c] as f64);
+                let k_dy = gamma * inv;
+                if self.last_mode == Mode::Eval {
+                    // The running statistics are constants: y is affine in x.
+                    return (k_dy as f32, 0.0, 0.0);
+                }
+                let (sum_dy, sum_dy_xhat) = sums[c];
+                let k_x = -gamma * inv * inv * sum_dy_xhat / count;
+                let k_c = -gamma * inv * sum_dy / count - k_x * mean;
+                (k_dy as f32, k_x as f32, k_c as f32)
+            })
+            .collect();
+        let mut dx = Tensor::zeros(&x.shape);
+        self.per_plane(&mut dx, |n, c, dx| {
+            let (k_dy, k_x, k_c) = coefficients[c];
+            affine2(self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c), k_dy, k_x, k_c, dx)
+        });
+        Some(dx)
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        vec![&self.gamma, &self.beta]
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        vec![&mut self.gamma, &mut self.beta]
+    }
+
+    fn buffers_mut(&mut self) -> Vec<Buffer<'_>> {
+        vec![
+            Buffer { name: "running_mean", value: &mut self.running_mean },
+            Buffer { name: "running_var", value: &mut self.running_var },
+        ]
+    }
+
+    fn non_trainable_count(&self) -> usize {
+        2 * self.channels
+    }
+}

@@ -1,0 +1,234 @@
+//! 2-D convolution. x is (N, C, H, W), weight (OC, C, K, K), bias (OC), y (N, OC, OH, OW).
+//!
+//! Forward, per chunk of samples: im2col → one GEMM `W (OC × CKK) · cols (CKK × S·P)` → copy out
+//! with the bias added. Backward, per chunk: `dW += dY (OC × S·P) · colsᵀ`, `db += Σ dY`,
+//! `dcols = Wᵀ · dY` → col2im. With one input channel and stride 1 the forward and the weight
+//! gradient use the direct kernel instead, since im2col would build a 9-row matrix.
+
+use super::{Layer, Mode, Param};
+use crate::engine::init::Init;
+use crate::engine::kernels::conv_direct::{conv1_backward_weights, conv1_forward};
+use crate::engine::kernels::elementwise::{add_bias, sum};
+use crate::engine::kernels::gemm::{Op, sgemm};
+use crate::engine::kernels::im2col::{ConvGeometry, col2im, im2col};
+use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch};
+use crate::engine::rng::Rng;
+use crate::engine::tensor::Tensor;
+use rayon::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// No padding: the output shrinks by K-1.
+    Valid,
+    /// (K-1)/2 on each side: stride 1 keeps the size (odd K).
+    Same,
+    Explicit(usize),
+}
+
+pub struct Conv2d {
+    geometry: ConvGeometry,
+    out_channels: usize,
+    padding: Padding,
+    weight: Param,
+    bias: Param,
+}
+
+impl Conv2d {
+    /// `in_shape` is (C, H, W). Panics on impossible shapes; the spec parser checks them first.
+    pub fn new(in_shape: &[usize], out_channels: usize, kernel: usize, stride: usize, padding: Padding, init: Init, rng: &mut Rng) -> Conv2d {
+        let pad = match padding {
+            Padding::Valid => 0,
+            Padding::Same => (kernel - 1) / 2,
+            Padding::Explicit(p) => p,
+        };
+        let geometry = ConvGeometry { channels: in_shape[0], height: in_shape[1], width: in_shape[2], kernel, stride, pad };
+        let fan_in = geometry.patch_len();
+        let fan_out = out_channels * kernel * kernel;
+        let weight = init.sample(out_channels * fan_in, fan_in, fan_out, rng);
+        Conv2d {
+            geometry,
+            out_channels,
+            padding,
+            weight: Param::new("weight", &[out_channels, geometry.channels, kernel, kernel], weight, true),
+            bias: Param::new("bias", &[out_channels], vec![0.0; out_channels], false),
+        }
+    }
+
+    pub fn geometry(&self) -> ConvGeometry {
+        self.geometry
+    }
+
+    /// Multiply-adds per sample of the forward pass.
+    pub fn macs(&self) -> usize {
+        self.out_channels * self.geometry.patch_len() * self.geometry.out_pixels()
+    }
+
+    fn uses_direct_kernel(&self) -> bool {
+        self.geometry.channels == 1 && self.geometry.stride == 1
+    }
+
+    fn out_len(&self) -> usize {
+        self.out_channels * self.geometry.out_pixels()
+    }
+
+    /// The input plane with its zero border, for the direct kernel.
+    fn padded_plane<R>(&self, plane: &[f32], f: impl FnOnce(&[f32], usize, usize) -> R) -> R {
+        let g = &self.geometry;
+        if g.pad == 0 {
+            return f(plane, g.height, g.width);
+        }
+        let (hp, wp) = (g.height + 2 * g.pad, g.width + 2 * g.pad);
+        with_scratch(hp * wp, |padded| {
+            padded.fill(0.0);
+            for (y, row) in plane.chunks_exact(g.width).enumerate() {
+                let start = (y + g.pad) * wp + g.pad;
+                padded[start..start + g.width].copy_from_slice(row);
+            }
+            f(padded, hp, wp)
+        })
+    }
+
+    fn forward_chunk(&self, x: &[f32], y: &mut [f32]) {
+        let g = &self.geometry;
+        let samples = x.len() / g.in_len();
+        if self.uses_direct_kernel() {
+            for (x, y) in x.chunks_exact(g.in_len()).zip(y.chunks_exact_mut(self.out_len())) {
+                self.padded_plane(x, |plane, h, w| {
+                    conv1_forward(plane, h, w, &self.weight.value, &self.bias.value, g.kernel, y)
+                });
+            }
+            return;
+        }
+        let (pixels, patch, oc) = (g.out_pixels(), g.patch_len(), self.out_channels);
+        let ld = samples * pixels;
+        with_scratch(patch * ld, |cols| {
+            for (i, x) in x.chunks_exact(g.in_len()).enumerate() {
+                im2col(x, g, cols, ld, i * pixels);
+            }
+            with_scratch(oc * ld, |product| {
+                sgemm(Op::N, Op::N, oc, ld, patch, 1.0, &self.weight.value, patch, cols, ld, 0.0, product, ld);
+                for (i, y) in y.chunks_exact_mut(self.out_len()).enumerate() {
+                    for (o, y) in y.chunks_exact_mut(pixels).enumerate() {
+                        let start = o * ld + i * pixels;
+                        add_bias(&product[start..start + pixels], self.bias.value[o], y);
+                    }
+                }
+            });
+        });
+    }
+
+    /// Returns this chunk's (dW, db) and writes its dx when asked.
+    fn backward_chunk(&self, x: &[f32], dy: &[f32], dx: Option<&mut [f32]>) -> (Vec<f32>, Vec<f32>) {
+        let g = &self.geometry;
+        let (pixels, patch, oc) = (g.out_pixels(), g.patch_len(), self.out_channels);
+        let mut dweight = vec![0.0; oc * patch];
+        let mut dbias = vec![0.0; oc];
+        if self.uses_direct_kernel() && dx.is_none() {
+            for (x, dy) in x.chunks_exact(g.in_len()).zip(dy.chunks_exact(self.out_len())) {
+                self.padded_plane(x, |plane, h, w| {
+                    conv1_backward_weights(plane, h, w, dy, g.kernel, &mut dweight, &mut dbias)
+                });
+            }
+            return (dweight, dbias);
+        }
+        let samples = x.len() / g.in_len();
+        let ld = samples * pixels;
+        with_scratch(oc * ld, |dy_matrix| {
+            // Gather dY into one OC × (S·P) matrix so the weight gradient is a single GEMM.
+            for (i, dy) in dy.chunks_exact(self.out_len()).enumerate() {
+                for (o, dy) in dy.chunks_exact(pixels).enumerate() {
+                    dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels].copy_from_slice(dy);
+                }
+            }
+            for (o, db) in dbias.iter_mut().enumerate() {
+                *db = sum(&dy_matrix[o * ld..(o + 1) * ld]);
+            }
+            with_scratch(patch * ld, |cols| {
+                for (i, x) in x.chunks_exact(g.in_len()).enumerate() {
+                    im2col(x, g, cols, ld, i * pixels);
+                }
+                sgemm(Op::N, Op::T, oc, patch, ld, 1.0, dy_matrix, ld, cols, ld, 0.0, &mut dweight, patch);
+                if let Some(dx) = dx {
+                    let dcols = cols; // the patches are no longer needed: reuse the buffer
+                    sgemm(Op::T, Op::N, patch, ld, oc, 1.0, &self.weight.value, patch, dy_matrix, ld, 0.0, dcols, ld);
+                    dx.fill(0.0);
+                    for (i, dx) in dx.chunks_exact_mut(g.in_len()).enumerate() {
+                        col2im(dcols, ld, i * pixels, g, dx);
+                    }
+                }
+            });
+        });
+        (dweight, dbias)
+    }
+}
+
+impl Layer for Conv2d {
+    fn kind(&self) -> &'static str {
+        "Conv2D"
+    }
+
+    fn spec(&self) -> String {
+        let g = &self.geometry;
+        let mut token = format!("conv{}k{}", self.out_channels, g.kernel);
+        if g.stride != 1 {
+            token += &format!("s{}", g.stride);
+        }
+        match self.padding {
+            Padding::Valid => {}
+            Padding::Same => token += "same",
+            Padding::Explicit(p) => token += &format!("p{p}"),
+        }
+        token
+    }
+
+    fn out_shape(&self) -> Vec<usize> {
+        vec![self.out_channels, self.geometry.out_height(), self.geometry.out_width()]
+    }
+
+    fn forward(&mut self, x: &Tensor, _mode: Mode) -> Tensor {
+        let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
+        assert_eq!(x.sample_len(), in_len, "conv input shape {:?}", x.shape);
+        let mut shape = vec![x.batch()];
+        shape.extend(self.out_shape());
+        let mut y = Tensor::zeros(&shape);
+        let this = &*self;
+        y.data
+            .par_chunks_mut(SAMPLES_PER_TASK * out_len)
+            .zip(x.data.par_chunks(SAMPLES_PER_TASK * in_len))
+            .for_each(|(y, x)| this.forward_chunk(x, y));
+        y
+    }
+
+    fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
+        let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
+        let chunks = x.batch().div_ceil(SAMPLES_PER_TASK);
+        let mut dx = want_dx.then(|| Tensor::zeros(&x.shape));
+        let dx_chunks: Vec<Option<&mut [f32]>> = match dx.as_mut() {
+            Some(dx) => dx.data.chunks_mut(SAMPLES_PER_TASK * in_len).map(Some).collect(),
+            None => (0..chunks).map(|_| None).collect(),
+        };
+        let this = &*self;
+        let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
+            .into_par_iter()
+            .zip(x.data.par_chunks(SAMPLES_PER_TASK * in_len))
+            .zip(dy.data.par_chunks(SAMPLES_PER_TASK * out_len))
+            .map(|((dx, x), dy)| this.backward_chunk(x, dy, dx))
+            .collect();
+        let (dweights, dbiases): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
+        sum_partials_into(&mut self.weight.grad, &dweights);
+        sum_partials_into(&mut self.bias.grad, &dbiases);
+        dx
+    }
+
+    fn forward_macs(&self) -> usize {
+        self.macs()
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        vec![&self.weight, &self.bias]
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        vec![&mut self.weight, &mut self.bias]
+    }
+}

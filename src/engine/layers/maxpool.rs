@@ -1,0 +1,83 @@
+//! Max-pooling. x is (N, C, H, W), y (N, C, OH, OW) with OH = (H - K) / S + 1; the cache holds,
+//! for each output, the index in its input plane of the value that won the window.
+
+use super::{Layer, Mode};
+use crate::engine::kernels::pool::{maxpool_backward, maxpool_forward};
+use crate::engine::parallel::SAMPLES_PER_TASK;
+use crate::engine::tensor::Tensor;
+use rayon::prelude::*;
+
+pub struct MaxPool2d {
+    in_shape: [usize; 3],
+    kernel: usize,
+    stride: usize,
+    argmax: Vec<u32>,
+}
+
+impl MaxPool2d {
+    pub fn new(in_shape: &[usize], kernel: usize, stride: usize) -> MaxPool2d {
+        MaxPool2d { in_shape: [in_shape[0], in_shape[1], in_shape[2]], kernel, stride, argmax: Vec::new() }
+    }
+
+    fn out_hw(&self) -> (usize, usize) {
+        let [_, h, w] = self.in_shape;
+        ((h - self.kernel) / self.stride + 1, (w - self.kernel) / self.stride + 1)
+    }
+}
+
+impl Layer for MaxPool2d {
+    fn kind(&self) -> &'static str {
+        "MaxPooling2D"
+    }
+
+    fn spec(&self) -> String {
+        if self.stride == self.kernel {
+            format!("pool{}", self.kernel)
+        } else {
+            format!("pool{}s{}", self.kernel, self.stride)
+        }
+    }
+
+    fn out_shape(&self) -> Vec<usize> {
+        let (oh, ow) = self.out_hw();
+        vec![self.in_shape[0], oh, ow]
+    }
+
+    fn forward(&mut self, x: &Tensor, _mode: Mode) -> Tensor {
+        let [channels, h, w] = self.in_shape;
+        let (oh, ow) = self.out_hw();
+        let (in_plane, out_plane) = (h * w, oh * ow);
+        let mut y = Tensor::zeros(&[x.batch(), channels, oh, ow]);
+        self.argmax.resize(y.len(), 0);
+        let (kernel, stride) = (self.kernel, self.stride);
+        let task = SAMPLES_PER_TASK * channels;
+        y.data
+            .par_chunks_mut(task * out_plane)
+            .zip(self.argmax.par_chunks_mut(task * out_plane))
+            .zip(x.data.par_chunks(task * in_plane))
+            .for_each(|((y, argmax), x)| {
+                for ((y, argmax), x) in y.chunks_exact_mut(out_plane).zip(argmax.chunks_exact_mut(out_plane)).zip(x.chunks_exact(in_plane)) {
+                    maxpool_forward(x, h, w, kernel, stride, y, argmax);
+                }
+            });
+        y
+    }
+
+    fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, _want_dx: bool) -> Option<Tensor> {
+        let [channels, h, w] = self.in_shape;
+        let (oh, ow) = self.out_hw();
+        let (in_plane, out_plane) = (h * w, oh * ow);
+        let mut dx = Tensor::zeros(&x.shape);
+        let task = SAMPLES_PER_TASK * channels;
+        dx.data
+            .par_chunks_mut(task * in_plane)
+            .zip(self.argmax.par_chunks(task * out_plane))
+            .zip(dy.data.par_chunks(task * out_plane))
+            .for_each(|((dx, argmax), dy)| {
+                for ((dx, argmax), dy) in dx.chunks_exact_mut(in_plane).zip(argmax.chunks_exact(out_plane)).zip(dy.chunks_exact(out_plane)) {
+                    maxpool_backward(dy, argmax, dx);
+                }
+            });
+        Some(dx)
+    }
+}

@@ -1,0 +1,100 @@
+//! Layers: one file each, `forward` and `backward` side by side.
+//!
+//! The model keeps every activation, so a layer's `backward` receives the input and output of
+//! its last `forward`; a layer caches only what cannot be recomputed from those (max-pool
+//! argmax, batch-norm statistics, the dropout mask). Parameter gradients accumulate (`+=`) until
+//! the optimizer zeroes them.
+
+mod batchnorm;
+mod conv2d;
+mod dense;
+mod dropout;
+mod flatten;
+mod maxpool;
+mod relu;
+
+pub use batchnorm::BatchNorm;
+pub use conv2d::{Conv2d, Padding};
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use flatten::Flatten;
+pub use maxpool::MaxPool2d;
+pub use relu::Relu;
+
+use crate::engine::tensor::Tensor;
+
+/// Training uses batch statistics and dropout; evaluation uses running statistics, no dropout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Train,
+    Eval,
+}
+
+/// A learnable tensor and its gradient.
+#[derive(Clone, Debug)]
+pub struct Param {
+    /// `weight`, `bias`, `gamma`, `beta`.
+    pub name: &'static str,
+    pub shape: Vec<usize>,
+    pub value: Vec<f32>,
+    pub grad: Vec<f32>,
+    /// Whether weight decay applies (weights yes; biases and batch-norm scale/shift no).
+    pub decay: bool,
+}
+
+impl Param {
+    pub fn new(name: &'static str, shape: &[usize], value: Vec<f32>, decay: bool) -> Param {
+        assert_eq!(shape.iter().product::<usize>(), value.len());
+        let grad = vec![0.0; value.len()];
+        Param { name, shape: shape.to_vec(), value, grad, decay }
+    }
+}
+
+/// A non-trainable state tensor (batch-norm running statistics), saved with the model.
+pub struct Buffer<'a> {
+    pub name: &'static str,
+    pub value: &'a mut Vec<f32>,
+}
+
+pub trait Layer: Send {
+    /// The Keras class name shown in the summary, e.g. `Conv2D`.
+    fn kind(&self) -> &'static str;
+
+    /// The spec token that builds this layer, e.g. `conv32k3same`.
+    fn spec(&self) -> String;
+
+    /// Shape of one output sample.
+    fn out_shape(&self) -> Vec<usize>;
+
+    /// `x` is (N, in_shape…); returns (N, out_shape…).
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor;
+
+    /// `x`, `y` are the last forward's input and output, `dy` is dL/dy. Adds dL/dθ to the
+    /// parameter gradients and returns dL/dx when `want_dx` (the first layer skips it).
+    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor>;
+
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        Vec::new()
+    }
+
+    fn buffers_mut(&mut self) -> Vec<Buffer<'_>> {
+        Vec::new()
+    }
+
+    /// Multiply-adds of one sample's forward pass (0 for layers without a product).
+    fn forward_macs(&self) -> usize {
+        0
+    }
+
+    /// Number of non-trainable values (counted in the summary as Keras does).
+    fn non_trainable_count(&self) -> usize {
+        0
+    }
+
+    /// For gradient checks: reuse the last dropout mask instead of drawing a new one.
+    fn freeze_randomness(&mut self, _frozen: bool) {}
+}

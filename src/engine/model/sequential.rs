@@ -1,0 +1,180 @@
+//! The sequential network. It owns the activations of the last forward pass (`acts[i]` is the
+//! input of layer i, the last one the logits), so each layer's backward gets its input and
+//! output without copies, as in llm.c.
+
+use super::spec::{LayerSpec, SpecError, parse_spec};
+use crate::engine::init::Init;
+use crate::engine::layers::{BatchNorm, Buffer, Conv2d, Dense, Dropout, Flatten, Layer, MaxPool2d, Mode, Param, Relu};
+use crate::engine::rng::{Purpose, Rng};
+use crate::engine::tensor::Tensor;
+
+pub struct Sequential {
+    pub name: String,
+    input_shape: Vec<usize>,
+    layers: Vec<Box<dyn Layer>>,
+    activations: Vec<Tensor>,
+}
+
+fn shape_text(shape: &[usize]) -> String {
+    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×")
+}
+
+/// Builds one layer for an input of `shape`, or says why it cannot follow.
+fn build_layer(layer: &LayerSpec, shape: &[usize], init: Init, init_rng: &mut Rng, seed: u64, index: usize) -> Result<Box<dyn Layer>, String> {
+    let image = |what: &str| -> Result<(), String> {
+        if shape.len() == 3 {
+            Ok(())
+        } else {
+            Err(format!("{what} needs an image input (channels×height×width) but gets {}; put it before 'flatten'", shape_text(shape)))
+        }
+    };
+    Ok(match *layer {
+        LayerSpec::Conv { filters, kernel, stride, padding } => {
+            image("a convolution")?;
+            let pad = match padding {
+                crate::engine::layers::Padding::Valid => 0,
+                crate::engine::layers::Padding::Same => (kernel - 1) / 2,
+                crate::engine::layers::Padding::Explicit(p) => p,
+            };
+            if kernel > shape[1] + 2 * pad || kernel > shape[2] + 2 * pad {
+                return Err(format!("a {kernel}×{kernel} kernel does not fit the {} input", shape_text(shape)));
+            }
+            if pad >= kernel {
+                return Err(format!("padding {pad} must be smaller than the kernel {kernel}"));
+            }
+            Box::new(Conv2d::new(shape, filters, kernel, stride, padding, init, init_rng))
+        }
+        LayerSpec::Pool { kernel, stride } => {
+            image("max-pooling")?;
+            if kernel > shape[1] || kernel > shape[2] {
+                return Err(format!("a {kernel}×{kernel} pool does not fit the {} input", shape_text(shape)));
+            }
+            Box::new(MaxPool2d::new(shape, kernel, stride))
+        }
+        LayerSpec::BatchNorm => Box::new(BatchNorm::new(shape)),
+        LayerSpec::Relu => Box::new(Relu::new(shape)),
+        LayerSpec::Dropout(rate) => Box::new(Dropout::new(shape, rate, Rng::stream(seed, Purpose::Dropout, index as u64))),
+        LayerSpec::Flatten => Box::new(Flatten::new(shape)),
+        LayerSpec::Dense(units) => {
+            if shape.len() != 1 {
+                return Err(format!("a dense layer needs a flat input but gets {}; add 'flatten' before it", shape_text(shape)));
+            }
+            Box::new(Dense::new(shape[0], units, init, init_rng))
+        }
+    })
+}
+
+impl Sequential {
+    /// Builds the network of `spec` for samples of `input_shape` (C, H, W) and `classes` outputs.
+    pub fn from_spec(name: &str, spec: &str, input_shape: &[usize], classes: usize, init: Init, seed: u64) -> Result<Sequential, SpecError> {
+        let tokens = parse_spec(spec)?;
+        let mut init_rng = Rng::stream(seed, Purpose::Init, 0);
+        let mut shape = input_shape.to_vec();
+        let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(tokens.len());
+        for (i, (token, layer)) in tokens.iter().enumerate() {
+            let built = build_layer(layer, &shape, init, &mut init_rng, seed, i)
+                .map_err(|message| SpecError { position: i + 1, token: token.clone(), message })?;
+            shape = built.out_shape();
+            if shape.contains(&0) {
+                return Err(SpecError { position: i + 1, token: token.clone(), message: "the output would be empty".into() });
+            }
+            layers.push(built);
+        }
+        if shape != [classes] {
+            let (position, token) = (tokens.len(), tokens.last().map(|t| t.0.clone()).unwrap_or_default());
+            return Err(SpecError {
+                position,
+                token,
+                message: format!("the network must end with dense{classes} (one score per class) but its output is {}", shape_text(&shape)),
+            });
+        }
+        Ok(Sequential { name: name.to_string(), input_shape: input_shape.to_vec(), layers, activations: Vec::new() })
+    }
+
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+
+    /// The canonical spec string of this network.
+    pub fn spec(&self) -> String {
+        self.layers.iter().map(|l| l.spec()).collect::<Vec<_>>().join(",")
+    }
+
+    /// Runs the batch through every layer and returns the logits (N, classes). In training mode
+    /// the activations are kept for [`Sequential::backward`].
+    pub fn forward(&mut self, x: Tensor, mode: Mode) -> &Tensor {
+        assert_eq!(x.shape[1..], self.input_shape[..], "input shape {:?} for a model of {:?}", x.shape, self.input_shape);
+        self.activations.clear();
+        self.activations.push(x);
+        for layer in &mut self.layers {
+            let y = layer.forward(self.activations.last().unwrap(), mode);
+            if mode == Mode::Eval {
+                // Nothing will go backward: keep only the newest activation.
+                self.activations.clear();
+            }
+            self.activations.push(y);
+        }
+        self.activations.last().unwrap()
+    }
+
+    /// Logits for a batch in evaluation mode.
+    pub fn predict(&mut self, x: Tensor) -> Tensor {
+        self.forward(x, Mode::Eval);
+        self.activations.pop().unwrap()
+    }
+
+    /// Back-propagates dL/dlogits through the last training forward, accumulating gradients.
+    pub fn backward(&mut self, dlogits: Tensor) {
+        assert_eq!(self.activations.len(), self.layers.len() + 1, "backward needs a training forward first");
+        let mut dy = dlogits;
+        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+            let (x, y) = (&self.activations[i], &self.activations[i + 1]);
+            match layer.backward(x, y, &dy, i > 0) {
+                Some(dx) => dy = dx,
+                None => break,
+            }
+        }
+    }
+
+    pub fn params(&self) -> Vec<&Param> {
+        self.layers.iter().flat_map(|l| l.params()).collect()
+    }
+
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
+    }
+
+    pub fn buffers_mut(&mut self) -> Vec<Buffer<'_>> {
+        self.layers.iter_mut().flat_map(|l| l.buffers_mut()).collect()
+    }
+
+    pub fn zero_grad(&mut self) {
+        for p in self.params_mut() {
+            p.grad.fill(0.0);
+        }
+    }
+
+    pub fn trainable_count(&self) -> usize {
+        self.params().iter().map(|p| p.value.len()).sum()
+    }
+
+    pub fn non_trainable_count(&self) -> usize {
+        self.layers.iter().map(|l| l.non_trainable_count()).sum()
+    }
+
+    /// Multiply-adds of one sample's forward pass (convolutions and dense layers).
+    pub fn forward_macs(&self) -> usize {
+        self.layers.iter().map(|l| l.forward_macs()).sum()
+    }
+
+    /// For gradient checks: dropout reuses its last mask while frozen.
+    pub fn freeze_randomness(&mut self, frozen: bool) {
+        for layer in &mut self.layers {
+            layer.freeze_randomness(frozen);
+        }
+    }
+}
