@@ -9,3 +9,4 @@ pub mod tensor;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod step;

@@ -99,6 +99,10 @@ impl Sequential {
         &self.layers
     }
 
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer>] {
+        &mut self.layers
+    }
+
     /// The canonical spec string of this network.
     pub fn spec(&self) -> String {
         self.layers.iter().map(|l| l.spec()).collect::<Vec<_>>().join(",")

@@ -29,10 +29,10 @@ pub fn thousands(n: usize) -> String {
 
 impl Sequential {
     pub fn summary(&self) -> String {
-        let rule = "─".repeat(72);
-        let double = "═".repeat(72);
+        let rule = "─".repeat(80);
+        let double = "═".repeat(80);
         let mut out = format!("Model: \"{}\"\n{rule}\n", self.name);
-        out += &format!(" {:<36}{:<24}{:>10}\n{double}\n", "Layer (type)", "Output Shape", "Param #");
+        out += &format!(" {:<44}{:<24}{:>12}\n{double}\n", "Layer (type)", "Output Shape", "Param #");
         let mut seen = std::collections::HashMap::<String, usize>::new();
         for layer in self.layers() {
             let base = snake_name(layer.kind());
@@ -42,7 +42,7 @@ impl Sequential {
             let shape = layer.out_shape().iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
             let params: usize = layer.params().iter().map(|p| p.value.len()).sum::<usize>() + layer.non_trainable_count();
             out += &format!(
-                " {:<36}{:<24}{:>10}\n",
+                " {:<44}{:<24}{:>12}\n",
                 format!("{name} ({})", layer.kind()),
                 format!("(None, {shape})"),
                 thousands(params)

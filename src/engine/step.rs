@@ -1,0 +1,27 @@
+//! One optimisation step: forward, loss, backward, update.
+
+use crate::engine::layers::Mode;
+use crate::engine::loss::{LossOutput, SoftmaxCrossEntropy};
+use crate::engine::model::Sequential;
+use crate::engine::optim::Optimizer;
+use crate::engine::tensor::Tensor;
+
+/// Trains `model` on one batch with learning rate `lr`; returns the loss output (probabilities
+/// included) of the forward pass before the update.
+pub fn train_step(model: &mut Sequential, x: Tensor, labels: &[u8], loss: &SoftmaxCrossEntropy, optimizer: &mut Optimizer, lr: f32) -> LossOutput {
+    let logits = model.forward(x, Mode::Train);
+    let out = loss.forward(logits, labels);
+    let dlogits = loss.backward(&out, labels);
+    model.zero_grad();
+    model.backward(dlogits);
+    optimizer.step(&mut model.params_mut(), lr);
+    out
+}
+
+/// Index of the largest value of each row of an (N, K) tensor.
+pub fn argmax_rows(t: &Tensor) -> Vec<usize> {
+    t.data
+        .chunks_exact(t.sample_len())
+        .map(|row| row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best }))
+        .collect()
+}

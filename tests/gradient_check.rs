@@ -1,0 +1,327 @@
+//! Finite-difference gradient checks for every layer, the loss, and whole `seed002` and `seed000`
+//! networks.
+//!
+//! The engine computes in f32, so the checks are in f32 with central differences. For a layer the
+//! objective is f = Σ y·r with fixed random r (so dL/dy = r), accumulated in f64 from the f32
+//! outputs. Conv and dense layers are linear in x and in θ, so the central difference is exact up
+//! to rounding: the f32 rounding of f (≈1e-7 relative) divided by 2h leaves about 1e-4 relative
+//! error for h = 1e-2. Batch-norm and softmax are smooth: the O(h²) truncation term adds about
+//! 1e-4. ReLU and max-pool inputs are kept away from their kinks. The tolerance for layers is
+//! 1e-2 on the worst element; the figures printed are typically 10–100× below it.
+//!
+//! For whole networks a single f32 parameter moves the loss by less than the f32 rounding noise
+//! and across thousands of ReLU and max-pool kinks, so no step size works in f32 (measured: 3–30%
+//! worst error for any h from 1e-1 to 3e-4). Instead the engine's f32 gradient is compared with
+//! central differences (h = 1e-6) of an independent f64 reference forward pass written from the
+//! definitions (`common/reference.rs`), after checking that both compute the same logits.
+//! Tolerance 1e-3: the analytic side is f32.
+
+mod common;
+
+use common::reference;
+
+use common::{Worst, random_labels, random_tensor, sample_indices};
+use fashion_cnn::engine::init::Init;
+use fashion_cnn::engine::layers::{BatchNorm, Conv2d, Dense, Dropout, Flatten, Layer, MaxPool2d, Mode, Padding, Relu};
+use fashion_cnn::engine::loss::SoftmaxCrossEntropy;
+use fashion_cnn::engine::model::{LayerSpec, Sequential, parse_spec, preset};
+use fashion_cnn::engine::rng::Rng;
+use fashion_cnn::engine::tensor::Tensor;
+
+const LAYER_TOLERANCE: f64 = 1e-2;
+const FLOOR: f64 = 1e-3;
+/// Whole networks: gradients below 1e-2 are compared absolutely (error < tolerance × 1e-2). A
+/// conv bias in front of batch-norm has a true gradient of exactly 0, which f32 gives as ~1e-6.
+const NETWORK_FLOOR: f64 = 1e-2;
+
+/// f = Σ y·r in f64.
+fn objective(layer: &mut dyn Layer, x: &Tensor, r: &Tensor, mode: Mode) -> f64 {
+    let y = layer.forward(x, mode);
+    y.data.iter().zip(&r.data).map(|(&a, &b)| a as f64 * b as f64).sum()
+}
+
+/// Checks dx and every parameter gradient of `layer` at `x` against central differences.
+fn check_layer(what: &str, layer: &mut dyn Layer, x: Tensor, mode: Mode, h: f32) {
+    let mut rng = Rng::new(99);
+    let y = layer.forward(&x, mode);
+    layer.freeze_randomness(true);
+    let r = random_tensor(&y.shape, -1.0, 1.0, &mut rng);
+    for p in layer.params_mut() {
+        p.grad.fill(0.0);
+    }
+    let dx = layer.backward(&x, &y, &r, true).expect("dx was asked for");
+    let analytic_params: Vec<Vec<f32>> = layer.params().iter().map(|p| p.grad.clone()).collect();
+
+    let mut worst = Worst::default();
+    let mut xp = x.clone();
+    for i in sample_indices(x.len(), 400, &mut rng) {
+        let original = xp.data[i];
+        xp.data[i] = original + h;
+        let plus = objective(layer, &xp, &r, mode);
+        xp.data[i] = original - h;
+        let minus = objective(layer, &xp, &r, mode);
+        xp.data[i] = original;
+        worst.add(dx.data[i] as f64, (plus - minus) / (2.0 * h as f64), FLOOR, || format!("dx[{i}]"));
+    }
+    for (p, analytic) in analytic_params.iter().enumerate() {
+        for i in sample_indices(analytic.len(), 400, &mut rng) {
+            let original = layer.params_mut()[p].value[i];
+            layer.params_mut()[p].value[i] = original + h;
+            let plus = objective(layer, &x, &r, mode);
+            layer.params_mut()[p].value[i] = original - h;
+            let minus = objective(layer, &x, &r, mode);
+            layer.params_mut()[p].value[i] = original;
+            let name = layer.params()[p].name;
+            worst.add(analytic[i] as f64, (plus - minus) / (2.0 * h as f64), FLOOR, || format!("d{name}[{i}]"));
+        }
+    }
+    worst.assert_below(what, LAYER_TOLERANCE);
+}
+
+/// Values in ±[gap, 1] so a ±h nudge never crosses ReLU's kink at 0.
+fn away_from_zero(shape: &[usize], gap: f32, rng: &mut Rng) -> Tensor {
+    let mut t = random_tensor(shape, gap, 1.0, rng);
+    for v in &mut t.data {
+        if rng.next_f32() < 0.5 {
+            *v = -*v;
+        }
+    }
+    t
+}
+
+#[test]
+fn conv2d_gradients_match_finite_differences() {
+    let mut rng = Rng::new(1);
+    for &(c, hw, filters, k, stride, padding) in &[
+        (3, 7, 4, 3, 1, Padding::Valid),
+        (2, 8, 3, 3, 1, Padding::Same),
+        (2, 9, 3, 5, 2, Padding::Explicit(2)),
+        (1, 10, 4, 3, 1, Padding::Valid), // one input channel: the direct kernel
+        (1, 9, 2, 3, 1, Padding::Same),
+    ] {
+        let mut layer = Conv2d::new(&[c, hw, hw], filters, k, stride, padding, Init::HeNormal, &mut rng);
+        for b in &mut layer.params_mut()[1].value {
+            *b = rng.uniform(-0.5, 0.5);
+        }
+        // 11 samples: two rayon chunks, so the per-chunk partial sums are combined too.
+        let x = random_tensor(&[11, c, hw, hw], -1.0, 1.0, &mut rng);
+        check_layer(&format!("conv {c}×{hw}×{hw} → {filters} k{k} s{stride} {padding:?}"), &mut layer, x, Mode::Train, 1e-2);
+    }
+}
+
+#[test]
+fn conv2d_direct_weight_gradient_equals_the_im2col_one() {
+    // The first layer skips dx and takes the direct kernel's weight gradient: same numbers.
+    let mut rng = Rng::new(2);
+    let mut layer = Conv2d::new(&[1, 28, 28], 8, 3, 1, Padding::Valid, Init::HeNormal, &mut rng);
+    let x = random_tensor(&[17, 1, 28, 28], 0.0, 1.0, &mut rng);
+    let y = layer.forward(&x, Mode::Train);
+    let dy = random_tensor(&y.shape, -1.0, 1.0, &mut rng);
+    layer.backward(&x, &y, &dy, false);
+    let direct: Vec<Vec<f32>> = layer.params().iter().map(|p| p.grad.clone()).collect();
+    for p in layer.params_mut() {
+        p.grad.fill(0.0);
+    }
+    layer.backward(&x, &y, &dy, true);
+    let mut worst = Worst::default();
+    for (d, p) in direct.iter().zip(layer.params()) {
+        for (i, (&a, &b)) in d.iter().zip(&p.grad).enumerate() {
+            worst.add(a as f64, b as f64, FLOOR, || format!("{}[{i}]", p.name));
+        }
+    }
+    worst.assert_below("direct vs im2col weight gradient", 1e-4);
+}
+
+#[test]
+fn dense_gradients_match_finite_differences() {
+    let mut rng = Rng::new(3);
+    // 70 rows cross the 32-row task boundary; 37 outputs cross the 16-row weight blocks.
+    let mut layer = Dense::new(23, 37, Init::GlorotUniform, &mut rng);
+    for b in &mut layer.params_mut()[1].value {
+        *b = rng.uniform(-0.5, 0.5);
+    }
+    let x = random_tensor(&[70, 23], -1.0, 1.0, &mut rng);
+    check_layer("dense 23 → 37", &mut layer, x, Mode::Train, 1e-2);
+}
+
+#[test]
+fn relu_gradient_matches_finite_differences() {
+    let mut rng = Rng::new(4);
+    let x = away_from_zero(&[3, 2, 5, 5], 0.05, &mut rng);
+    check_layer("relu", &mut Relu::new(&[2, 5, 5]), x, Mode::Train, 1e-2);
+}
+
+#[test]
+fn maxpool_gradient_matches_finite_differences() {
+    let mut rng = Rng::new(5);
+    for &(hw, k, stride) in &[(6, 2, 2), (7, 2, 2), (7, 3, 2), (5, 3, 1)] {
+        // A shuffled ramp: every value distinct, neighbours at least 0.05 apart.
+        let shape = [2, 3, hw, hw];
+        let len: usize = shape.iter().product();
+        let mut values: Vec<f32> = (0..len).map(|i| i as f32 * 0.05).collect();
+        rng.shuffle(&mut values);
+        let x = Tensor::from_vec(&shape, values);
+        check_layer(&format!("maxpool {hw}×{hw} k{k} s{stride}"), &mut MaxPool2d::new(&[3, hw, hw], k, stride), x, Mode::Train, 1e-2);
+    }
+}
+
+#[test]
+fn batchnorm_gradients_match_finite_differences() {
+    let mut rng = Rng::new(6);
+    for mode in [Mode::Train, Mode::Eval] {
+        let mut bn2 = BatchNorm::new(&[3, 4, 4]);
+        let mut bn1 = BatchNorm::new(&[7]);
+        for layer in [&mut bn2 as &mut dyn Layer, &mut bn1] {
+            for p in layer.params_mut() {
+                for v in &mut p.value {
+                    *v += rng.uniform(-0.5, 0.5);
+                }
+            }
+            for b in layer.buffers_mut() {
+                for v in b.value.iter_mut() {
+                    *v += rng.uniform(0.1, 0.5);
+                }
+            }
+        }
+        let x2 = random_tensor(&[5, 3, 4, 4], -2.0, 3.0, &mut rng);
+        check_layer(&format!("batch-norm 2-D {mode:?}"), &mut bn2, x2, mode, 1e-2);
+        let x1 = random_tensor(&[6, 7], -2.0, 3.0, &mut rng);
+        check_layer(&format!("batch-norm 1-D {mode:?}"), &mut bn1, x1, mode, 1e-2);
+    }
+}
+
+#[test]
+fn dropout_and_flatten_gradients_match_finite_differences() {
+    let mut rng = Rng::new(7);
+    let x = random_tensor(&[4, 3, 5, 5], -1.0, 1.0, &mut rng);
+    let mut dropout = Dropout::new(&[3, 5, 5], 0.4, Rng::new(8));
+    check_layer("dropout (fixed mask)", &mut dropout, x.clone(), Mode::Train, 1e-2);
+    check_layer("dropout (eval)", &mut dropout, x.clone(), Mode::Eval, 1e-2);
+    check_layer("flatten", &mut Flatten::new(&[3, 5, 5]), x, Mode::Train, 1e-2);
+}
+
+#[test]
+fn dropout_keeps_the_expected_fraction_and_scales_by_inverse_keep() {
+    let mut dropout = Dropout::new(&[10_000], 0.25, Rng::new(9));
+    let x = Tensor::from_vec(&[1, 10_000], vec![1.0; 10_000]);
+    let y = dropout.forward(&x, Mode::Train);
+    let kept = y.data.iter().filter(|&&v| v != 0.0).count();
+    assert!((7_300..7_700).contains(&kept), "kept {kept} of 10000 at rate 0.25");
+    assert!(y.data.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
+    assert_eq!(dropout.forward(&x, Mode::Eval).data, x.data);
+}
+
+#[test]
+fn softmax_cross_entropy_gradient_matches_finite_differences() {
+    let mut rng = Rng::new(10);
+    for smoothing in [0.0, 0.1] {
+        let loss = SoftmaxCrossEntropy::new(smoothing);
+        let logits = random_tensor(&[6, 10], -4.0, 4.0, &mut rng);
+        let labels = random_labels(6, 10, &mut rng);
+        let out = loss.forward(&logits, &labels);
+        let grad = loss.backward(&out, &labels);
+        let total = |l: &Tensor| loss.forward(l, &labels).losses.iter().map(|&v| v as f64).sum::<f64>() / 6.0;
+        let mut worst = Worst::default();
+        let h = 1e-2;
+        let mut probe = logits.clone();
+        for i in 0..logits.len() {
+            probe.data[i] = logits.data[i] + h;
+            let plus = total(&probe);
+            probe.data[i] = logits.data[i] - h;
+            let minus = total(&probe);
+            probe.data[i] = logits.data[i];
+            worst.add(grad.data[i] as f64, (plus - minus) / (2.0 * h as f64), FLOOR, || format!("dlogits[{i}]"));
+        }
+        worst.assert_below(&format!("softmax cross-entropy, smoothing {smoothing}"), LAYER_TOLERANCE);
+        // The loss itself against the definition, in f64.
+        for (n, &label) in labels.iter().enumerate() {
+            let row: Vec<f64> = logits.sample(n).iter().map(|&v| v as f64).collect();
+            let lse = row.iter().map(|v| v.exp()).sum::<f64>().ln();
+            let expected: f64 = (0..10)
+                .map(|j| {
+                    let target = smoothing as f64 / 10.0 + if j == label as usize { 1.0 - smoothing as f64 } else { 0.0 };
+                    target * (lse - row[j])
+                })
+                .sum();
+            assert!((out.losses[n] as f64 - expected).abs() < 1e-5 * expected.max(1.0), "loss {} vs {expected}", out.losses[n]);
+        }
+    }
+}
+
+/// Checks the engine's f32 gradient of a whole network against central differences of the f64
+/// reference forward pass (`common::reference`), with the engine's dropout masks.
+fn check_network(name: &str, batch: usize, elements_per_tensor: usize, tolerance: f64) {
+    let mut rng = Rng::new(12);
+    let spec = preset(name).unwrap().spec;
+    let mut model = Sequential::from_spec(name, spec, &[1, 28, 28], 10, Init::HeNormal, 5).unwrap();
+    // Nonzero biases and batch-norm shifts, so no gradient is trivially zero.
+    for p in model.params_mut() {
+        if !p.decay {
+            p.value.iter_mut().for_each(|v| *v += rng.uniform(-0.1, 0.1));
+        }
+    }
+    let x = random_tensor(&[batch, 1, 28, 28], 0.0, 1.0, &mut rng);
+    let labels = random_labels(batch, 10, &mut rng);
+    let loss = SoftmaxCrossEntropy::new(0.0);
+
+    let logits = model.forward(x.clone(), Mode::Train).clone();
+    let out = loss.forward(&logits, &labels);
+    model.zero_grad();
+    model.backward(loss.backward(&out, &labels));
+    let grads: Vec<Vec<f32>> = model.params().iter().map(|p| p.grad.clone()).collect();
+
+    // The engine's dropout masks: a frozen dropout layer maps ones to its mask.
+    model.freeze_randomness(true);
+    let mut masks = Vec::new();
+    let layers: Vec<LayerSpec> = parse_spec(spec).unwrap().into_iter().map(|(_, l)| l).collect();
+    {
+        let probe = model.layers_mut();
+        for layer in probe.iter_mut().filter(|l| l.kind() == "Dropout") {
+            let ones_shape: Vec<usize> = std::iter::once(batch).chain(layer.out_shape()).collect();
+            let ones = Tensor::from_vec(&ones_shape, vec![1.0; ones_shape.iter().product()]);
+            let mask = layer.forward(&ones, Mode::Train);
+            masks.push(mask.data.iter().map(|&v| v as f64).collect::<Vec<f64>>());
+        }
+    }
+
+    let params: Vec<Vec<f64>> = model.params().iter().map(|p| p.value.iter().map(|&v| v as f64).collect()).collect();
+    let input = reference::Batch { n: batch, shape: vec![1, 28, 28], data: x.data.iter().map(|&v| v as f64).collect() };
+    let reference_loss = |params: &[Vec<f64>]| reference::mean_cross_entropy(&reference::forward(&layers, params, &masks, input.clone()), &labels);
+
+    // The reference computes the same function as the engine.
+    let reference_logits = reference::forward(&layers, &params, &masks, input.clone());
+    let worst_logit = reference_logits.data.iter().zip(&logits.data).map(|(a, &b)| (a - b as f64).abs()).fold(0.0, f64::max);
+    println!("{name}: engine vs f64 reference logits differ by at most {worst_logit:.2e}");
+    assert!(worst_logit < 1e-4, "{name}: the engine's logits differ from the f64 reference by {worst_logit:e}");
+
+    let h = 1e-6;
+    let mut worst = Worst::default();
+    for (p, grad) in grads.iter().enumerate() {
+        let shape = &model.params()[p].shape;
+        let mut order: Vec<usize> = (0..grad.len()).collect();
+        order.sort_by(|&a, &b| grad[b].abs().total_cmp(&grad[a].abs()));
+        // The largest gradients, and some at random.
+        let mut indices: Vec<usize> = order.iter().take(elements_per_tensor).copied().collect();
+        indices.extend(sample_indices(grad.len(), elements_per_tensor, &mut rng));
+        let mut perturbed = params.clone();
+        for i in indices {
+            perturbed[p][i] = params[p][i] + h;
+            let plus = reference_loss(&perturbed);
+            perturbed[p][i] = params[p][i] - h;
+            let minus = reference_loss(&perturbed);
+            perturbed[p][i] = params[p][i];
+            worst.add(grad[i] as f64, (plus - minus) / (2.0 * h), NETWORK_FLOOR, || format!("param {p} {shape:?}[{i}]"));
+        }
+    }
+    worst.assert_below(&format!("whole {name} network vs f64 reference"), tolerance);
+}
+
+#[test]
+fn seed002_network_gradients_match_finite_differences() {
+    check_network("seed002", 8, 4, 1e-3);
+}
+
+#[test]
+fn seed000_network_gradients_match_finite_differences_with_batchnorm_and_fixed_dropout() {
+    check_network("seed000", 4, 3, 1e-3);
+}
