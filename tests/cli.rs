@@ -1,0 +1,55 @@
+//! The binary, spawned as a user runs it.
+
+use std::process::Command;
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fashion-cnn"));
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the binary runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn summary_prints_layers_shapes_and_totals() {
+    let (code, out, _) = run(&["summary", "--preset", "seed002"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Model: \"seed002\""), "{out}");
+    assert!(out.contains(" conv2d_1 (Conv2D)"), "{out}");
+    assert!(out.contains("(None, 64, 11, 11)"), "{out}");
+    assert!(out.contains("18,496"), "{out}");
+    assert!(out.contains(" Total params: 93,322\n"), "{out}");
+    assert!(out.contains(" Trainable params: 93,322\n"), "{out}");
+    assert!(out.contains(" Non-trainable params: 0\n"), "{out}");
+    let (_, out, _) = run(&["summary", "--preset", "mlp003"], &[]);
+    assert!(out.contains(" Total params: 238,314\n"), "{out}");
+    let (_, out, _) = run(&["summary", "--preset", "seed000"], &[]);
+    assert!(out.contains(" Total params: 469,098\n") && out.contains(" Non-trainable params: 640\n"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains("(BatchNormalization)")).count(), 5);
+}
+
+#[test]
+fn summary_of_a_custom_spec_and_its_errors() {
+    let (code, out, _) = run(&["summary", "--arch", "conv16k5s2p2,relu,flatten,dense10", "--input", "3x32x32"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("(None, 16, 16, 16)"), "{out}");
+    assert!(out.contains(" Total params: 42,170\n"), "{out}"); // 16·(3·25+1) + 4096·10+10
+    let (code, out, err) = run(&["summary", "--arch", "conv32k3,relu,dense10"], &[]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert_eq!(err, "error: invalid architecture spec at token 3 'dense10': a dense layer needs a flat input but gets 32×26×26; add 'flatten' before it\n");
+    let (code, _, err) = run(&["summary", "--preset", "seed999"], &[]);
+    assert_eq!(code, 1);
+    assert_eq!(err, "error: unknown preset 'seed999'; known presets: seed002, seed000, mlp003\n");
+}
+
+#[test]
+fn a_bad_simd_override_is_refused_with_a_message() {
+    let (code, _, err) = run(&["summary", "--preset", "seed002"], &[("FASHION_CNN_SIMD", "sse9")]);
+    assert_eq!(code, 1);
+    assert_eq!(err, "error: FASHION_CNN_SIMD=sse9 is not a kernel path; use scalar, avx2, avx512 or auto\n");
+    let (code, _, _) = run(&["summary", "--preset", "seed002"], &[("FASHION_CNN_SIMD", "scalar")]);
+    assert_eq!(code, 0);
+}
