@@ -35,7 +35,7 @@ fn summary_of_a_custom_spec_and_its_errors() {
     let (code, out, _) = run(&["summary", "--arch", "conv16k5s2p2,relu,flatten,dense10", "--input", "3x32x32"], &[]);
     assert_eq!(code, 0);
     assert!(out.contains("(None, 16, 16, 16)"), "{out}");
-    assert!(out.contains(" Total params: 42,170\n"), "{out}"); // 16·(3·25+1) + 4096·10+10
+    assert!(out.contains(" Total params: 42,186\n"), "{out}"); // 16·(3·25+1) + (4096·10+10)
     let (code, out, err) = run(&["summary", "--arch", "conv32k3,relu,dense10"], &[]);
     assert_eq!(code, 1);
     assert!(out.is_empty());
