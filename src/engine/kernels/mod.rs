@@ -94,12 +94,16 @@ static PATH: OnceLock<SimdPath> = OnceLock::new();
 /// Check `FASHION_CNN_SIMD` and fix the path for the rest of the process. Binaries call this at
 /// start so that a bad value is reported as an error rather than a panic inside a kernel.
 pub fn init_simd_path() -> Result<SimdPath, String> {
-    let env = std::env::var("FASHION_CNN_SIMD").ok();
-    let path = SimdPath::from_env_value(env.as_deref())?;
+    let path = path_from_env()?;
     Ok(*PATH.get_or_init(|| path))
 }
 
 /// The path the dispatched kernels use.
 pub fn simd_path() -> SimdPath {
-    *PATH.get_or_init(|| init_simd_path().unwrap_or_else(|message| panic!("{message}")))
+    // Not through `init_simd_path`: initialising PATH from inside its own `get_or_init` deadlocks.
+    *PATH.get_or_init(|| path_from_env().unwrap_or_else(|message| panic!("{message}")))
+}
+
+fn path_from_env() -> Result<SimdPath, String> {
+    SimdPath::from_env_value(std::env::var("FASHION_CNN_SIMD").ok().as_deref())
 }
