@@ -1,10 +1,33 @@
 //! Direct convolution for layers with one input channel (the first layer on gray images), where
 //! im2col would build a 9-row matrix and the GEMM would spend its time packing.
 
-/// `out[o][y][x] = bias[o] + Σ w[o][ky][kx] · plane[y+ky][x+kx]`: stride 1 over an already padded
-/// `h × w` plane; `out` is OC × (h-k+1) × (w-k+1), `weights` OC × k × k.
-#[allow(clippy::too_many_arguments)]
-pub fn conv1_forward(plane: &[f32], h: usize, w: usize, weights: &[f32], bias: &[f32], k: usize, out: &mut [f32]) {
+// The plane's geometry travels as separate arguments; the `_on` forms add the path.
+#![allow(clippy::too_many_arguments)]
+
+use super::vector::{F32Vector, sum_map1};
+
+simd_kernel! {
+    /// `out[o][y][x] = bias[o] + Σ w[o][ky][kx] · plane[y+ky][x+kx]`: stride 1 over an already
+    /// padded `h × w` plane; `out` is OC × (h-k+1) × (w-k+1), `weights` OC × k × k.
+    pub fn conv1_forward / conv1_forward_on(
+        plane: &[f32], h: usize, w: usize, weights: &[f32], bias: &[f32], k: usize, out: &mut [f32]
+    ) -> () = conv1_forward_scalar, conv1_forward_vector;
+
+    /// `dweights[o][ky][kx] += Σ dy[o][y][x] · plane[y+ky][x+kx]` and `dbias[o] += Σ dy[o]`.
+    pub fn conv1_backward_weights / conv1_backward_weights_on(
+        plane: &[f32], h: usize, w: usize, dy: &[f32], k: usize, dweights: &mut [f32], dbias: &mut [f32]
+    ) -> () = conv1_backward_weights_scalar, conv1_backward_weights_vector;
+}
+
+pub fn conv1_forward_scalar(
+    plane: &[f32],
+    h: usize,
+    w: usize,
+    weights: &[f32],
+    bias: &[f32],
+    k: usize,
+    out: &mut [f32],
+) {
     let (oh, ow) = (h - k + 1, w - k + 1);
     let out_channels = bias.len();
     assert_eq!(plane.len(), h * w);
@@ -28,9 +51,109 @@ pub fn conv1_forward(plane: &[f32], h: usize, w: usize, weights: &[f32], bias: &
     }
 }
 
-/// `dweights[o][ky][kx] += Σ dy[o][y][x] · plane[y+ky][x+kx]` and `dbias[o] += Σ dy[o]`.
-#[allow(clippy::too_many_arguments)]
-pub fn conv1_backward_weights(
+/// One output row's stretch of `n ≤ LANES` columns (whole vector or masked), accumulated in a
+/// register over the k×k taps. Each tap is a multiply then an add in the scalar twin's order
+/// (no FMA), so every path gives the same bits.
+#[inline(always)]
+unsafe fn conv1_row_chunk<V: F32Vector>(
+    rows: *const f32,
+    w: usize,
+    taps: &[V],
+    k: usize,
+    bias: V,
+    n: usize,
+) -> V {
+    unsafe {
+        let mut acc = bias;
+        for ky in 0..k {
+            for kx in 0..k {
+                let src = rows.add(ky * w + kx);
+                let input = if n == V::LANES {
+                    V::load(src)
+                } else {
+                    V::load_partial(src, n, 0.0)
+                };
+                acc = acc.add(taps[ky * k + kx].mul(input));
+            }
+        }
+        acc
+    }
+}
+
+/// One output channel's plane, with the taps already splatted. Called with a literal k = 3 and
+/// an array of taps, the tap loops unroll and the taps stay in registers across the plane.
+#[inline(always)]
+unsafe fn conv1_plane<V: F32Vector>(
+    plane: &[f32],
+    w: usize,
+    taps: &[V],
+    k: usize,
+    bias: f32,
+    out_plane: &mut [f32],
+) {
+    let ow = w - k + 1;
+    let oh = out_plane.len() / ow;
+    assert!(plane.len() >= (oh + k - 1) * w && taps.len() == k * k);
+    // SAFETY: rows y..y + k of the plane hold columns x..x + n + k - 1 for every chunk.
+    unsafe {
+        let bias = V::splat(bias);
+        for y in 0..oh {
+            let (rows, dst) = (
+                plane.as_ptr().add(y * w),
+                out_plane.as_mut_ptr().add(y * ow),
+            );
+            let mut x = 0;
+            while x + V::LANES <= ow {
+                conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, V::LANES).store(dst.add(x));
+                x += V::LANES;
+            }
+            if x < ow {
+                // ow = 26 for 28×28 with k = 3: one whole vector and a masked one of 10 on AVX-512.
+                let rest = ow - x;
+                conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, rest)
+                    .store_partial(dst.add(x), rest);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn conv1_forward_vector<V: F32Vector>(
+    plane: &[f32],
+    h: usize,
+    w: usize,
+    weights: &[f32],
+    bias: &[f32],
+    k: usize,
+    out: &mut [f32],
+) {
+    let (oh, ow) = (h - k + 1, w - k + 1);
+    let out_channels = bias.len();
+    assert_eq!(plane.len(), h * w);
+    assert_eq!(weights.len(), out_channels * k * k);
+    assert_eq!(out.len(), out_channels * oh * ow);
+    for (o, out_plane) in out.chunks_exact_mut(oh * ow).enumerate() {
+        let kernel = &weights[o * k * k..(o + 1) * k * k];
+        // SAFETY: conv1_plane checks that the plane holds every row it reads.
+        unsafe {
+            if k == 3 {
+                let mut taps = [V::zero(); 9];
+                for (tap, &weight) in taps.iter_mut().zip(kernel) {
+                    *tap = V::splat(weight);
+                }
+                conv1_plane::<V>(plane, w, &taps, 3, bias[o], out_plane);
+            } else {
+                let mut taps = Vec::with_capacity(k * k);
+                for &weight in kernel {
+                    taps.push(V::splat(weight));
+                }
+                conv1_plane::<V>(plane, w, &taps, k, bias[o], out_plane);
+            }
+        }
+    }
+}
+
+pub fn conv1_backward_weights_scalar(
     plane: &[f32],
     h: usize,
     w: usize,
@@ -55,6 +178,70 @@ pub fn conv1_backward_weights(
                     acc += g_row.iter().zip(in_row).map(|(g, x)| g * x).sum::<f32>();
                 }
                 dweights[(o * k + ky) * k + kx] += acc;
+            }
+        }
+    }
+}
+
+/// `Σ_y Σ_x dy[y][x] · plane[y+ky][x+kx]` for one tap: dot products along the rows, all into
+/// one pair of vector accumulators.
+#[inline(always)]
+unsafe fn conv1_tap_dot<V: F32Vector>(
+    shifted: *const f32,
+    w: usize,
+    dy_plane: &[f32],
+    oh: usize,
+    ow: usize,
+) -> f32 {
+    unsafe {
+        let (mut acc0, mut acc1) = (V::zero(), V::zero());
+        for y in 0..oh {
+            let (src, g) = (shifted.add(y * w), dy_plane.as_ptr().add(y * ow));
+            let mut x = 0;
+            while x + 2 * V::LANES <= ow {
+                acc0 = V::load(g.add(x)).mul_add(V::load(src.add(x)), acc0);
+                acc1 = V::load(g.add(x + V::LANES)).mul_add(V::load(src.add(x + V::LANES)), acc1);
+                x += 2 * V::LANES;
+            }
+            if x + V::LANES <= ow {
+                acc0 = V::load(g.add(x)).mul_add(V::load(src.add(x)), acc0);
+                x += V::LANES;
+            }
+            if x < ow {
+                let rest = ow - x;
+                acc1 = V::load_partial(g.add(x), rest, 0.0)
+                    .mul_add(V::load_partial(src.add(x), rest, 0.0), acc1);
+            }
+        }
+        acc0.add(acc1).reduce_sum()
+    }
+}
+
+#[inline(always)]
+unsafe fn conv1_backward_weights_vector<V: F32Vector>(
+    plane: &[f32],
+    h: usize,
+    w: usize,
+    dy: &[f32],
+    k: usize,
+    dweights: &mut [f32],
+    dbias: &mut [f32],
+) {
+    let (oh, ow) = (h - k + 1, w - k + 1);
+    let out_channels = dbias.len();
+    assert_eq!(plane.len(), h * w);
+    assert_eq!(dy.len(), out_channels * oh * ow);
+    assert_eq!(dweights.len(), out_channels * k * k);
+    for (o, dy_plane) in dy.chunks_exact(oh * ow).enumerate() {
+        // SAFETY: the tap (ky, kx) reads plane rows ky..ky + oh, columns kx..kx + ow.
+        unsafe {
+            dbias[o] += sum_map1::<V>(dy_plane, 0.0, |g| g);
+            for ky in 0..k {
+                for kx in 0..k {
+                    let shifted = plane.as_ptr().add(ky * w + kx);
+                    dweights[(o * k + ky) * k + kx] +=
+                        conv1_tap_dot::<V>(shifted, w, dy_plane, oh, ow);
+                }
             }
         }
     }

@@ -38,6 +38,28 @@ pub trait F32Vector: Copy {
     unsafe fn reduce_sum(self) -> f32;
     unsafe fn reduce_max(self) -> f32;
 
+    /// `LANES` 32-bit integer lanes, for element indices (max-pooling's argmax).
+    type Index: Copy;
+    /// Splits the `2·LANES` values `lo` then `hi` into the even- and the odd-numbered ones.
+    unsafe fn deinterleave(lo: Self, hi: Self) -> (Self, Self);
+    /// Every index lane set to `value`.
+    unsafe fn index_splat(value: u32) -> Self::Index;
+    /// Index lanes `start + step·lane` (wrapping).
+    unsafe fn index_ramp(start: u32, step: u32) -> Self::Index;
+    /// Lane-wise wrapping `a + b`.
+    unsafe fn index_add(a: Self::Index, b: Self::Index) -> Self::Index;
+    /// Lane-wise `if self > other { if_greater } else { otherwise }` on index lanes (false for NaN).
+    unsafe fn select_index_gt(
+        self,
+        other: Self,
+        if_greater: Self::Index,
+        otherwise: Self::Index,
+    ) -> Self::Index;
+    /// Stores all index lanes.
+    unsafe fn store_index(index: Self::Index, dst: *mut u32);
+    /// Stores the first `n < LANES` index lanes.
+    unsafe fn store_index_partial(index: Self::Index, dst: *mut u32, n: usize);
+
     #[inline(always)]
     unsafe fn zero() -> Self {
         unsafe { Self::splat(0.0) }
@@ -49,7 +71,9 @@ pub trait F32Vector: Copy {
     unsafe fn exp(self) -> Self {
         unsafe {
             let x = self.min(Self::splat(88.3)).max(Self::splat(-87.3));
-            let n = x.mul_add(Self::splat(std::f32::consts::LOG2_E), Self::splat(0.5)).floor();
+            let n = x
+                .mul_add(Self::splat(std::f32::consts::LOG2_E), Self::splat(0.5))
+                .floor();
             let r = n.mul_add(Self::splat(-0.693_359_4), x);
             let r = n.mul_add(Self::splat(2.121_944_4e-4), r);
             let mut p = Self::splat(1.987_569_1e-4);
@@ -57,7 +81,7 @@ pub trait F32Vector: Copy {
             p = p.mul_add(r, Self::splat(8.333_452e-3));
             p = p.mul_add(r, Self::splat(4.166_579_6e-2));
             p = p.mul_add(r, Self::splat(1.666_666_5e-1));
-            p = p.mul_add(r, Self::splat(5.000_000_1e-1));
+            p = p.mul_add(r, Self::splat(0.5)); // Cephes' 5.0000001e-1, which is 0.5 in f32
             let y = p.mul(r.mul(r)).add(r).add(Self::splat(1.0));
             y.mul(n.pow2i())
         }
@@ -109,7 +133,11 @@ mod x86 {
             unsafe {
                 let mask = Self::lane_mask(n);
                 let loaded = _mm256_maskload_ps(src, mask);
-                Avx2(_mm256_blendv_ps(_mm256_set1_ps(fill), loaded, _mm256_castsi256_ps(mask)))
+                Avx2(_mm256_blendv_ps(
+                    _mm256_set1_ps(fill),
+                    loaded,
+                    _mm256_castsi256_ps(mask),
+                ))
             }
         }
         #[inline(always)]
@@ -170,7 +198,10 @@ mod x86 {
         #[inline(always)]
         unsafe fn reduce_sum(self) -> f32 {
             unsafe {
-                let quad = _mm_add_ps(_mm256_castps256_ps128(self.0), _mm256_extractf128_ps::<1>(self.0));
+                let quad = _mm_add_ps(
+                    _mm256_castps256_ps128(self.0),
+                    _mm256_extractf128_ps::<1>(self.0),
+                );
                 let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
                 let one = _mm_add_ss(pair, _mm_shuffle_ps::<0b01>(pair, pair));
                 _mm_cvtss_f32(one)
@@ -179,11 +210,72 @@ mod x86 {
         #[inline(always)]
         unsafe fn reduce_max(self) -> f32 {
             unsafe {
-                let quad = _mm_max_ps(_mm256_castps256_ps128(self.0), _mm256_extractf128_ps::<1>(self.0));
+                let quad = _mm_max_ps(
+                    _mm256_castps256_ps128(self.0),
+                    _mm256_extractf128_ps::<1>(self.0),
+                );
                 let pair = _mm_max_ps(quad, _mm_movehl_ps(quad, quad));
                 let one = _mm_max_ss(pair, _mm_shuffle_ps::<0b01>(pair, pair));
                 _mm_cvtss_f32(one)
             }
+        }
+
+        type Index = __m256i;
+
+        #[inline(always)]
+        unsafe fn deinterleave(lo: Self, hi: Self) -> (Self, Self) {
+            unsafe {
+                // The shuffle works within 128-bit halves, giving [lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6];
+                // swapping the middle 64-bit quarters puts the lo values before the hi ones.
+                let even = _mm256_castps_pd(_mm256_shuffle_ps::<0b10_00_10_00>(lo.0, hi.0));
+                let odd = _mm256_castps_pd(_mm256_shuffle_ps::<0b11_01_11_01>(lo.0, hi.0));
+                let even = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(even));
+                let odd = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(odd));
+                (Avx2(even), Avx2(odd))
+            }
+        }
+        #[inline(always)]
+        unsafe fn index_splat(value: u32) -> __m256i {
+            unsafe { _mm256_set1_epi32(value as i32) }
+        }
+        #[inline(always)]
+        unsafe fn index_ramp(start: u32, step: u32) -> __m256i {
+            unsafe {
+                let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                _mm256_add_epi32(
+                    _mm256_set1_epi32(start as i32),
+                    _mm256_mullo_epi32(lane, _mm256_set1_epi32(step as i32)),
+                )
+            }
+        }
+        #[inline(always)]
+        unsafe fn index_add(a: __m256i, b: __m256i) -> __m256i {
+            unsafe { _mm256_add_epi32(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn select_index_gt(
+            self,
+            other: Self,
+            if_greater: __m256i,
+            otherwise: __m256i,
+        ) -> __m256i {
+            unsafe {
+                let mask = _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, other.0);
+                let chosen = _mm256_blendv_ps(
+                    _mm256_castsi256_ps(otherwise),
+                    _mm256_castsi256_ps(if_greater),
+                    mask,
+                );
+                _mm256_castps_si256(chosen)
+            }
+        }
+        #[inline(always)]
+        unsafe fn store_index(index: __m256i, dst: *mut u32) {
+            unsafe { _mm256_storeu_si256(dst.cast(), index) }
+        }
+        #[inline(always)]
+        unsafe fn store_index_partial(index: __m256i, dst: *mut u32, n: usize) {
+            unsafe { _mm256_maskstore_epi32(dst.cast(), Self::lane_mask(n), index) }
         }
     }
 
@@ -251,7 +343,9 @@ mod x86 {
         #[inline(always)]
         unsafe fn floor(self) -> Self {
             unsafe {
-                Avx512(_mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(self.0))
+                Avx512(_mm512_roundscale_ps::<
+                    { _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC },
+                >(self.0))
             }
         }
         #[inline(always)]
@@ -276,6 +370,63 @@ mod x86 {
         #[inline(always)]
         unsafe fn reduce_max(self) -> f32 {
             unsafe { _mm512_reduce_max_ps(self.0) }
+        }
+
+        type Index = __m512i;
+
+        #[inline(always)]
+        unsafe fn deinterleave(lo: Self, hi: Self) -> (Self, Self) {
+            unsafe {
+                // Indices 16..31 pick from `hi`.
+                let even =
+                    _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+                (
+                    Avx512(_mm512_permutex2var_ps(lo.0, even, hi.0)),
+                    Avx512(_mm512_permutex2var_ps(lo.0, odd, hi.0)),
+                )
+            }
+        }
+        #[inline(always)]
+        unsafe fn index_splat(value: u32) -> __m512i {
+            unsafe { _mm512_set1_epi32(value as i32) }
+        }
+        #[inline(always)]
+        unsafe fn index_ramp(start: u32, step: u32) -> __m512i {
+            unsafe {
+                let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                _mm512_add_epi32(
+                    _mm512_set1_epi32(start as i32),
+                    _mm512_mullo_epi32(lane, _mm512_set1_epi32(step as i32)),
+                )
+            }
+        }
+        #[inline(always)]
+        unsafe fn index_add(a: __m512i, b: __m512i) -> __m512i {
+            unsafe { _mm512_add_epi32(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn select_index_gt(
+            self,
+            other: Self,
+            if_greater: __m512i,
+            otherwise: __m512i,
+        ) -> __m512i {
+            unsafe {
+                let mask = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, other.0);
+                _mm512_mask_blend_epi32(mask, otherwise, if_greater)
+            }
+        }
+        #[inline(always)]
+        unsafe fn store_index(index: __m512i, dst: *mut u32) {
+            unsafe { _mm512_storeu_si512(dst.cast(), index) }
+        }
+        #[inline(always)]
+        unsafe fn store_index_partial(index: __m512i, dst: *mut u32, n: usize) {
+            unsafe {
+                let mask: __mmask16 = ((1u32 << n) - 1) as u16;
+                _mm512_mask_storeu_epi32(dst.cast(), mask, index)
+            }
         }
     }
 }
@@ -313,7 +464,10 @@ pub unsafe fn map2<V: F32Vector>(a: &[f32], b: &[f32], out: &mut [f32], f: impl 
         }
         if i < n {
             let rest = n - i;
-            let (va, vb) = (V::load_partial(pa.add(i), rest, 0.0), V::load_partial(pb.add(i), rest, 0.0));
+            let (va, vb) = (
+                V::load_partial(pa.add(i), rest, 0.0),
+                V::load_partial(pb.add(i), rest, 0.0),
+            );
             f(va, vb).store_partial(dst.add(i), rest);
         }
     }
@@ -358,7 +512,10 @@ pub unsafe fn sum_map2<V: F32Vector>(a: &[f32], b: &[f32], f: impl Fn(V, V) -> V
         }
         if i < n {
             let rest = n - i;
-            acc = acc.add(f(V::load_partial(pa.add(i), rest, 0.0), V::load_partial(pb.add(i), rest, 0.0)));
+            acc = acc.add(f(
+                V::load_partial(pa.add(i), rest, 0.0),
+                V::load_partial(pb.add(i), rest, 0.0),
+            ));
         }
         acc.reduce_sum()
     }
