@@ -40,13 +40,17 @@ fn conv_layers(c: &mut Criterion) {
 
             let mut group = c.benchmark_group("conv_forward");
             group.throughput(Throughput::Elements(2 * macs));
-            group.bench_function(BenchmarkId::new(name, batch), |b| b.iter(|| black_box(layer.forward(&x, Mode::Train))));
+            group.bench_function(BenchmarkId::new(name, batch), |b| {
+                b.iter(|| black_box(layer.forward(&x, Mode::Train)))
+            });
             group.finish();
 
             // The first layer needs no input gradient (its input is the data), as in training.
             let mut group = c.benchmark_group("conv_backward");
             group.throughput(Throughput::Elements(if first { 2 * macs } else { 4 * macs }));
-            group.bench_function(BenchmarkId::new(name, batch), |b| b.iter(|| black_box(layer.backward(&x, &y, &dy, !first))));
+            group.bench_function(BenchmarkId::new(name, batch), |b| {
+                b.iter(|| black_box(layer.backward(&x, &y, &dy, !first)))
+            });
             group.finish();
 
             let mut group = c.benchmark_group("conv_forward_backward");
@@ -65,7 +69,9 @@ fn conv_layers(c: &mut Criterion) {
 fn seed002_train_step(c: &mut Criterion) {
     let mut rng = Rng::new(2);
     let batch = 64;
-    let mut model = Sequential::from_spec("seed002", preset("seed002").unwrap().spec, &[1, 28, 28], 10, Init::GlorotUniform, 1).unwrap();
+    let mut model =
+        Sequential::from_spec("seed002", preset("seed002").unwrap().spec, &[1, 28, 28], 10, Init::GlorotUniform, 1)
+            .unwrap();
     let x = random(&[batch, 1, 28, 28], &mut rng);
     let labels: Vec<u8> = (0..batch).map(|_| rng.below(10) as u8).collect();
     let loss = SoftmaxCrossEntropy::new(0.0);

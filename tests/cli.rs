@@ -9,7 +9,11 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         cmd.env(k, v);
     }
     let out = cmd.output().expect("the binary runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -39,7 +43,10 @@ fn summary_of_a_custom_spec_and_its_errors() {
     let (code, out, err) = run(&["summary", "--arch", "conv32k3,relu,dense10"], &[]);
     assert_eq!(code, 1);
     assert!(out.is_empty());
-    assert_eq!(err, "error: invalid architecture spec at token 3 'dense10': a dense layer needs a flat input but gets 32×26×26; add 'flatten' before it\n");
+    assert_eq!(
+        err,
+        "error: invalid architecture spec at token 3 'dense10': a dense layer needs a flat input but gets 32×26×26; add 'flatten' before it\n"
+    );
     let (code, _, err) = run(&["summary", "--preset", "seed999"], &[]);
     assert_eq!(code, 1);
     assert_eq!(err, "error: unknown preset 'seed999'; known presets: seed002, seed000, mlp003\n");

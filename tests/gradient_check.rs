@@ -105,7 +105,13 @@ fn conv2d_gradients_match_finite_differences() {
         }
         // 11 samples: two rayon chunks, so the per-chunk partial sums are combined too.
         let x = random_tensor(&[11, c, hw, hw], -1.0, 1.0, &mut rng);
-        check_layer(&format!("conv {c}×{hw}×{hw} → {filters} k{k} s{stride} {padding:?}"), &mut layer, x, Mode::Train, 1e-2);
+        check_layer(
+            &format!("conv {c}×{hw}×{hw} → {filters} k{k} s{stride} {padding:?}"),
+            &mut layer,
+            x,
+            Mode::Train,
+            1e-2,
+        );
     }
 }
 
@@ -161,7 +167,13 @@ fn maxpool_gradient_matches_finite_differences() {
         let mut values: Vec<f32> = (0..len).map(|i| i as f32 * 0.05).collect();
         rng.shuffle(&mut values);
         let x = Tensor::from_vec(&shape, values);
-        check_layer(&format!("maxpool {hw}×{hw} k{k} s{stride}"), &mut MaxPool2d::new(&[3, hw, hw], k, stride), x, Mode::Train, 1e-2);
+        check_layer(
+            &format!("maxpool {hw}×{hw} k{k} s{stride}"),
+            &mut MaxPool2d::new(&[3, hw, hw], k, stride),
+            x,
+            Mode::Train,
+            1e-2,
+        );
     }
 }
 
@@ -239,11 +251,16 @@ fn softmax_cross_entropy_gradient_matches_finite_differences() {
             let lse = row.iter().map(|v| v.exp()).sum::<f64>().ln();
             let expected: f64 = (0..10)
                 .map(|j| {
-                    let target = smoothing as f64 / 10.0 + if j == label as usize { 1.0 - smoothing as f64 } else { 0.0 };
+                    let target =
+                        smoothing as f64 / 10.0 + if j == label as usize { 1.0 - smoothing as f64 } else { 0.0 };
                     target * (lse - row[j])
                 })
                 .sum();
-            assert!((out.losses[n] as f64 - expected).abs() < 1e-5 * expected.max(1.0), "loss {} vs {expected}", out.losses[n]);
+            assert!(
+                (out.losses[n] as f64 - expected).abs() < 1e-5 * expected.max(1.0),
+                "loss {} vs {expected}",
+                out.losses[n]
+            );
         }
     }
 }
@@ -286,11 +303,14 @@ fn check_network(name: &str, batch: usize, elements_per_tensor: usize, tolerance
 
     let params: Vec<Vec<f64>> = model.params().iter().map(|p| p.value.iter().map(|&v| v as f64).collect()).collect();
     let input = reference::Batch { n: batch, shape: vec![1, 28, 28], data: x.data.iter().map(|&v| v as f64).collect() };
-    let reference_loss = |params: &[Vec<f64>]| reference::mean_cross_entropy(&reference::forward(&layers, params, &masks, input.clone()), &labels);
+    let reference_loss = |params: &[Vec<f64>]| {
+        reference::mean_cross_entropy(&reference::forward(&layers, params, &masks, input.clone()), &labels)
+    };
 
     // The reference computes the same function as the engine.
     let reference_logits = reference::forward(&layers, &params, &masks, input.clone());
-    let worst_logit = reference_logits.data.iter().zip(&logits.data).map(|(a, &b)| (a - b as f64).abs()).fold(0.0, f64::max);
+    let worst_logit =
+        reference_logits.data.iter().zip(&logits.data).map(|(a, &b)| (a - b as f64).abs()).fold(0.0, f64::max);
     println!("{name}: engine vs f64 reference logits differ by at most {worst_logit:.2e}");
     assert!(worst_logit < 1e-4, "{name}: the engine's logits differ from the f64 reference by {worst_logit:e}");
 
@@ -310,7 +330,8 @@ fn check_network(name: &str, batch: usize, elements_per_tensor: usize, tolerance
             perturbed[p][i] = params[p][i] - h;
             let minus = reference_loss(&perturbed);
             perturbed[p][i] = params[p][i];
-            worst.add(grad[i] as f64, (plus - minus) / (2.0 * h), NETWORK_FLOOR, || format!("param {p} {shape:?}[{i}]"));
+            worst
+                .add(grad[i] as f64, (plus - minus) / (2.0 * h), NETWORK_FLOOR, || format!("param {p} {shape:?}[{i}]"));
         }
     }
     worst.assert_below(&format!("whole {name} network vs f64 reference"), tolerance);

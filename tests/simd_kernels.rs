@@ -7,9 +7,7 @@
 //! f64 reference with a bound proportional to the length. The worst difference per kernel and
 //! path is printed (`cargo test --release --test simd_kernels -- --nocapture`).
 
-use fashion_cnn::engine::kernels::{
-    SimdPath, batchnorm, conv_direct, elementwise, pool, simd_path, softmax, update,
-};
+use fashion_cnn::engine::kernels::{SimdPath, batchnorm, conv_direct, elementwise, pool, simd_path, softmax, update};
 use fashion_cnn::engine::rng::Rng;
 
 const LENGTHS: [usize; 11] = [0, 1, 7, 8, 15, 16, 17, 31, 33, 100, 1000];
@@ -30,12 +28,7 @@ impl<T: Copy + PartialEq + std::fmt::Debug> Slot<T> {
     fn new(values: &[T], offset: usize, guard: T) -> Slot<T> {
         let mut buf = vec![guard; offset + values.len() + 32];
         buf[offset..offset + values.len()].copy_from_slice(values);
-        Slot {
-            buf,
-            offset,
-            len: values.len(),
-            guard,
-        }
+        Slot { buf, offset, len: values.len(), guard }
     }
     fn get(&self) -> &[T] {
         &self.buf[self.offset..self.offset + self.len]
@@ -45,13 +38,8 @@ impl<T: Copy + PartialEq + std::fmt::Debug> Slot<T> {
     }
     /// The slice's values, after checking that nothing around it was written.
     fn checked(&self, what: &str) -> Vec<T> {
-        let outside = self.buf[..self.offset]
-            .iter()
-            .chain(&self.buf[self.offset + self.len..]);
-        assert!(
-            outside.into_iter().all(|&v| v == self.guard),
-            "{what}: wrote outside its slice"
-        );
+        let outside = self.buf[..self.offset].iter().chain(&self.buf[self.offset + self.len..]);
+        assert!(outside.into_iter().all(|&v| v == self.guard), "{what}: wrote outside its slice");
         self.get().to_vec()
     }
 }
@@ -73,15 +61,8 @@ struct Worst {
 
 impl Worst {
     fn new(kernel: &'static str, unit: &'static str) -> Worst {
-        let by_path = SimdPath::supported()
-            .into_iter()
-            .map(|p| (p, 0.0))
-            .collect();
-        Worst {
-            kernel,
-            unit,
-            by_path,
-        }
+        let by_path = SimdPath::supported().into_iter().map(|p| (p, 0.0)).collect();
+        Worst { kernel, unit, by_path }
     }
     fn note(&mut self, path: SimdPath, diff: f64) {
         let entry = self.by_path.iter_mut().find(|(p, _)| *p == path).unwrap();
@@ -89,24 +70,13 @@ impl Worst {
     }
     /// Notes the largest element difference, then demands equality.
     fn exact(&mut self, path: SimdPath, got: &[f32], want: &[f32], what: &str) {
-        let diff = got
-            .iter()
-            .zip(want)
-            .map(|(a, b)| (a - b).abs() as f64)
-            .filter(|d| !d.is_nan())
-            .fold(0.0, f64::max);
+        let diff = got.iter().zip(want).map(|(a, b)| (a - b).abs() as f64).filter(|d| !d.is_nan()).fold(0.0, f64::max);
         self.note(path, diff);
         assert_eq!(got, want, "{what}");
     }
     fn report(&self) {
         for (path, diff) in &self.by_path {
-            println!(
-                "{:<32} {:<7} worst {:.3e} {}",
-                self.kernel,
-                path.name(),
-                diff,
-                self.unit
-            );
+            println!("{:<32} {:<7} worst {:.3e} {}", self.kernel, path.name(), diff, self.unit);
         }
     }
 }
@@ -118,18 +88,8 @@ fn check_sum(worst: &mut Worst, path: SimdPath, got: f32, terms: &[f64], what: &
     let magnitude: f64 = terms.iter().map(|t| t.abs()).sum();
     let bound = (terms.len() + 4) as f64 * f32::EPSILON as f64 * magnitude;
     let error = (got as f64 - reference).abs();
-    worst.note(
-        path,
-        if magnitude > 0.0 {
-            error / magnitude
-        } else {
-            error
-        },
-    );
-    assert!(
-        error <= bound,
-        "{what}: {got} vs f64 {reference}, error {error:e} > bound {bound:e}"
-    );
+    worst.note(path, if magnitude > 0.0 { error / magnitude } else { error });
+    assert!(error <= bound, "{what}: {got} vs f64 {reference}, error {error:e} > bound {bound:e}");
 }
 
 /// Runs `body(path, len, offset, what)` over every path, length and offset.
@@ -137,12 +97,7 @@ fn each_case(mut body: impl FnMut(SimdPath, usize, usize, &str)) {
     for path in SimdPath::supported() {
         for len in LENGTHS {
             for offset in OFFSETS {
-                body(
-                    path,
-                    len,
-                    offset,
-                    &format!("{} len {len} offset {offset}", path.name()),
-                );
+                body(path, len, offset, &format!("{} len {len} offset {offset}", path.name()));
             }
         }
     }
@@ -165,16 +120,12 @@ fn check_map1(kernel: &'static str, f: impl Fn(SimdPath, &[f32], &mut [f32])) {
 
 #[test]
 fn add_bias() {
-    check_map1("add_bias", |p, x, out| {
-        elementwise::add_bias_on(p, x, 0.37, out)
-    });
+    check_map1("add_bias", |p, x, out| elementwise::add_bias_on(p, x, 0.37, out));
 }
 
 #[test]
 fn add_bias_relu() {
-    check_map1("add_bias_relu", |p, x, out| {
-        elementwise::add_bias_relu_on(p, x, -0.21, out)
-    });
+    check_map1("add_bias_relu", |p, x, out| elementwise::add_bias_relu_on(p, x, -0.21, out));
 }
 
 #[test]
@@ -185,9 +136,7 @@ fn relu_forward() {
 #[test]
 fn scale_shift() {
     // Both twins fuse the multiply-add (f32::mul_add, vfmadd), so this one is exact too.
-    check_map1("scale_shift", |p, x, out| {
-        elementwise::scale_shift_on(p, x, 1.7, -0.4, out)
-    });
+    check_map1("scale_shift", |p, x, out| elementwise::scale_shift_on(p, x, 1.7, -0.4, out));
 }
 
 #[test]
@@ -201,9 +150,7 @@ fn relu_backward() {
 #[test]
 fn add_assign() {
     check_map1("add_assign", |p, x, acc| {
-        acc.iter_mut()
-            .enumerate()
-            .for_each(|(i, a)| *a = (i as f32).sin());
+        acc.iter_mut().enumerate().for_each(|(i, a)| *a = (i as f32).sin());
         elementwise::add_assign_on(p, acc, x)
     });
 }
@@ -215,13 +162,7 @@ fn sum() {
     each_case(|path, len, offset, what| {
         let x = random(&mut rng, len, -3.0, 3.0);
         let got = elementwise::sum_on(path, f32_slot(&x, offset).get());
-        check_sum(
-            &mut worst,
-            path,
-            got,
-            &x.iter().map(|&v| v as f64).collect::<Vec<_>>(),
-            what,
-        );
+        check_sum(&mut worst, path, got, &x.iter().map(|&v| v as f64).collect::<Vec<_>>(), what);
     });
     worst.report();
 }
@@ -233,10 +174,7 @@ fn sum_sq_dev() {
     each_case(|path, len, offset, what| {
         let (x, mean) = (random(&mut rng, len, 0.0, 4.0), 1.9);
         let got = batchnorm::sum_sq_dev_on(path, f32_slot(&x, offset).get(), mean);
-        let terms: Vec<f64> = x
-            .iter()
-            .map(|&v| (v as f64 - mean as f64).powi(2))
-            .collect();
+        let terms: Vec<f64> = x.iter().map(|&v| (v as f64 - mean as f64).powi(2)).collect();
         check_sum(&mut worst, path, got, &terms, what);
     });
     worst.report();
@@ -247,29 +185,15 @@ fn sum_dy_dy_xhat() {
     let mut worst = Worst::new("sum_dy_dy_xhat", "relative to Σ|terms|");
     let mut rng = Rng::new(4);
     each_case(|path, len, offset, what| {
-        let (dy, x) = (
-            random(&mut rng, len, -1.0, 1.0),
-            random(&mut rng, len, -2.0, 3.0),
-        );
+        let (dy, x) = (random(&mut rng, len, -1.0, 1.0), random(&mut rng, len, -2.0, 3.0));
         let (mean, inv_std) = (0.4f32, 1.3f32);
         let (dy_slot, x_slot) = (f32_slot(&dy, offset), f32_slot(&x, offset));
-        let (got_dy, got_dy_xhat) =
-            batchnorm::sum_dy_dy_xhat_on(path, dy_slot.get(), x_slot.get(), mean, inv_std);
+        let (got_dy, got_dy_xhat) = batchnorm::sum_dy_dy_xhat_on(path, dy_slot.get(), x_slot.get(), mean, inv_std);
         let dy64: Vec<f64> = dy.iter().map(|&g| g as f64).collect();
         let xhat = |v: f32| (v as f64 - mean as f64) * inv_std as f64;
-        let dy_xhat: Vec<f64> = dy
-            .iter()
-            .zip(&x)
-            .map(|(&g, &v)| g as f64 * xhat(v))
-            .collect();
+        let dy_xhat: Vec<f64> = dy.iter().zip(&x).map(|(&g, &v)| g as f64 * xhat(v)).collect();
         check_sum(&mut worst, path, got_dy, &dy64, &format!("Σdy {what}"));
-        check_sum(
-            &mut worst,
-            path,
-            got_dy_xhat,
-            &dy_xhat,
-            &format!("Σdy·x̂ {what}"),
-        );
+        check_sum(&mut worst, path, got_dy_xhat, &dy_xhat, &format!("Σdy·x̂ {what}"));
     });
     worst.report();
 }
@@ -279,27 +203,12 @@ fn affine2() {
     let mut worst = Worst::new("affine2", "(exact)");
     let mut rng = Rng::new(5);
     each_case(|path, len, offset, what| {
-        let (dy, x) = (
-            random(&mut rng, len, -1.0, 1.0),
-            random(&mut rng, len, -2.0, 2.0),
-        );
+        let (dy, x) = (random(&mut rng, len, -1.0, 1.0), random(&mut rng, len, -2.0, 2.0));
         let mut want = vec![0.0; len];
         batchnorm::affine2_scalar(&dy, &x, 0.8, -0.3, 0.05, &mut want);
-        let (dy_slot, x_slot, mut dx) = (
-            f32_slot(&dy, offset),
-            f32_slot(&x, offset),
-            f32_slot(&want, offset),
-        );
+        let (dy_slot, x_slot, mut dx) = (f32_slot(&dy, offset), f32_slot(&x, offset), f32_slot(&want, offset));
         dx.get_mut().fill(0.0);
-        batchnorm::affine2_on(
-            path,
-            dy_slot.get(),
-            x_slot.get(),
-            0.8,
-            -0.3,
-            0.05,
-            dx.get_mut(),
-        );
+        batchnorm::affine2_on(path, dy_slot.get(), x_slot.get(), 0.8, -0.3, 0.05, dx.get_mut());
         worst.exact(path, &dx.checked(what), &want, what);
     });
     worst.report();
@@ -310,25 +219,12 @@ fn softmax_backward() {
     let mut worst = Worst::new("softmax_cross_entropy_backward", "(exact)");
     let mut rng = Rng::new(6);
     each_case(|path, len, offset, what| {
-        let (probs, target) = (
-            random(&mut rng, len, 0.0, 1.0),
-            random(&mut rng, len, 0.0, 1.0),
-        );
+        let (probs, target) = (random(&mut rng, len, 0.0, 1.0), random(&mut rng, len, 0.0, 1.0));
         let mut want = vec![0.0; len];
         softmax::softmax_cross_entropy_backward_scalar(&probs, &target, 1.0 / 64.0, &mut want);
-        let (p_slot, t_slot, mut d) = (
-            f32_slot(&probs, offset),
-            f32_slot(&target, offset),
-            f32_slot(&want, offset),
-        );
+        let (p_slot, t_slot, mut d) = (f32_slot(&probs, offset), f32_slot(&target, offset), f32_slot(&want, offset));
         d.get_mut().fill(0.0);
-        softmax::softmax_cross_entropy_backward_on(
-            path,
-            p_slot.get(),
-            t_slot.get(),
-            1.0 / 64.0,
-            d.get_mut(),
-        );
+        softmax::softmax_cross_entropy_backward_on(path, p_slot.get(), t_slot.get(), 1.0 / 64.0, d.get_mut());
         worst.exact(path, &d.checked(what), &want, what);
     });
     worst.report();
@@ -346,28 +242,17 @@ fn dispatched_kernels_use_the_process_path() {
         elementwise::relu_forward_on(simd_path(), &x, &mut b);
         done.send(a == b).unwrap();
     });
-    let same = finished
-        .recv_timeout(std::time::Duration::from_secs(20))
-        .expect("dispatched kernel hung or panicked");
-    assert!(
-        same,
-        "relu_forward differs from relu_forward_on(simd_path())"
-    );
+    let same = finished.recv_timeout(std::time::Duration::from_secs(20)).expect("dispatched kernel hung or panicked");
+    assert!(same, "relu_forward differs from relu_forward_on(simd_path())");
     println!("process path: {}", simd_path().name());
 }
 
 #[test]
 fn env_value_is_checked() {
     let err = SimdPath::from_env_value(Some("bogus")).unwrap_err();
-    assert!(
-        err.contains("FASHION_CNN_SIMD=bogus is not a kernel path"),
-        "{err}"
-    );
+    assert!(err.contains("FASHION_CNN_SIMD=bogus is not a kernel path"), "{err}");
     assert_eq!(SimdPath::from_env_value(None), Ok(SimdPath::detect()));
-    assert_eq!(
-        SimdPath::from_env_value(Some("auto")),
-        Ok(SimdPath::detect())
-    );
+    assert_eq!(SimdPath::from_env_value(Some("auto")), Ok(SimdPath::detect()));
     for path in [SimdPath::Scalar, SimdPath::Avx2, SimdPath::Avx512] {
         let result = SimdPath::from_env_value(Some(path.name()));
         if path.is_supported() {
@@ -379,9 +264,7 @@ fn env_value_is_checked() {
         }
     }
     if SimdPath::supported().len() == 3 {
-        println!(
-            "every path is supported here: the refusal of an unsupported one is not exercised"
-        );
+        println!("every path is supported here: the refusal of an unsupported one is not exercised");
     }
 }
 
@@ -396,10 +279,7 @@ fn softmax_cross_entropy() {
         for classes in [10, 3, 37, 1, 16, 100] {
             for (case, spread) in [(0, 4.0), (1, 80.0), (2, 80.0), (3, 0.0)] {
                 for offset in OFFSETS {
-                    let what = format!(
-                        "{} classes {classes} case {case} offset {offset}",
-                        path.name()
-                    );
+                    let what = format!("{} classes {classes} case {case} offset {offset}", path.name());
                     let logits = random(&mut rng, classes, -spread, spread);
                     let label = rng.below(classes);
                     // One-hot, label-smoothed, uniform.
@@ -411,22 +291,14 @@ fn softmax_cross_entropy() {
                         })
                         .collect();
                     let mut want = vec![0.0; classes];
-                    let want_loss =
-                        softmax::softmax_cross_entropy_scalar(&logits, &target, &mut want);
-                    let (z, t, mut probs) = (
-                        f32_slot(&logits, offset),
-                        f32_slot(&target, offset),
-                        f32_slot(&want, offset),
-                    );
+                    let want_loss = softmax::softmax_cross_entropy_scalar(&logits, &target, &mut want);
+                    let (z, t, mut probs) =
+                        (f32_slot(&logits, offset), f32_slot(&target, offset), f32_slot(&want, offset));
                     probs.get_mut().fill(0.0);
-                    let loss =
-                        softmax::softmax_cross_entropy_on(path, z.get(), t.get(), probs.get_mut());
+                    let loss = softmax::softmax_cross_entropy_on(path, z.get(), t.get(), probs.get_mut());
                     for (&p, &q) in probs.checked(&what).iter().zip(&want) {
                         let error = (p - q).abs();
-                        assert!(
-                            error <= 1e-6 * q.abs() || error <= f32::MIN_POSITIVE,
-                            "{what}: prob {p} vs {q}"
-                        );
+                        assert!(error <= 1e-6 * q.abs() || error <= f32::MIN_POSITIVE, "{what}: prob {p} vs {q}");
                         if q >= f32::MIN_POSITIVE {
                             worst_probs.note(path, error as f64 / q as f64);
                         }
@@ -439,10 +311,7 @@ fn softmax_cross_entropy() {
             }
         }
         let mut empty: [f32; 0] = [];
-        assert_eq!(
-            softmax::softmax_cross_entropy_on(path, &[], &[], &mut empty),
-            0.0
-        );
+        assert_eq!(softmax::softmax_cross_entropy_on(path, &[], &[], &mut empty), 0.0);
     }
     worst_probs.report();
     worst_loss.report();
@@ -460,22 +329,11 @@ fn check_optimizer(
     each_case(|path, len, offset, what| {
         let w0 = random(&mut rng, len, -1.0, 1.0);
         let (mut want_w, mut want_m, mut want_v) = (w0.clone(), vec![0.0; len], vec![0.0; len]);
-        let (mut w, mut m, mut v) = (
-            f32_slot(&w0, offset),
-            f32_slot(&want_m, offset),
-            f32_slot(&want_v, offset),
-        );
+        let (mut w, mut m, mut v) = (f32_slot(&w0, offset), f32_slot(&want_m, offset), f32_slot(&want_v, offset));
         for t in 1..=4 {
             let g = random(&mut rng, len, -0.5, 0.5);
             let g_slot = f32_slot(&g, offset);
-            step(
-                SimdPath::Scalar,
-                t,
-                &mut want_w,
-                &g,
-                &mut want_m,
-                &mut want_v,
-            );
+            step(SimdPath::Scalar, t, &mut want_w, &g, &mut want_m, &mut want_v);
             step(path, t, w.get_mut(), g_slot.get(), m.get_mut(), v.get_mut());
             let what = format!("{what} step {t}");
             worst.exact(path, &w.checked(&what), &want_w, &what);
@@ -489,31 +347,16 @@ fn check_optimizer(
 #[test]
 fn sgd_update() {
     for nesterov in [false, true] {
-        let kernel = if nesterov {
-            "sgd_update nesterov"
-        } else {
-            "sgd_update"
-        };
-        let sgd = update::SgdStep {
-            lr: 0.05,
-            momentum: 0.9,
-            weight_decay: 5e-4,
-            nesterov,
-        };
-        check_optimizer(kernel, 8, |path, _, w, g, velocity, _| {
-            update::sgd_update_on(path, w, g, velocity, sgd)
-        });
+        let kernel = if nesterov { "sgd_update nesterov" } else { "sgd_update" };
+        let sgd = update::SgdStep { lr: 0.05, momentum: 0.9, weight_decay: 5e-4, nesterov };
+        check_optimizer(kernel, 8, |path, _, w, g, velocity, _| update::sgd_update_on(path, w, g, velocity, sgd));
     }
 }
 
 #[test]
 fn adam_update() {
     for decoupled in [false, true] {
-        let kernel = if decoupled {
-            "adam_update adamw"
-        } else {
-            "adam_update adam"
-        };
+        let kernel = if decoupled { "adam_update adamw" } else { "adam_update adam" };
         check_optimizer(kernel, 9, |path, t, w, g, m, v| {
             let (beta1, beta2) = (0.9f32, 0.999f32);
             let adam = update::AdamStep {
@@ -574,37 +417,21 @@ fn maxpool() {
             let (oh, ow) = ((h - k) / stride + 1, (w - k) / stride + 1);
             for kind in 0..4 {
                 for offset in OFFSETS {
-                    let what = format!(
-                        "{} {h}×{w} k {k} stride {stride} kind {kind} offset {offset}",
-                        path.name()
-                    );
+                    let what = format!("{} {h}×{w} k {k} stride {stride} kind {kind} offset {offset}", path.name());
                     let x = pool_plane(&mut rng, h * w, kind);
                     let (mut want_y, mut want_arg) = (vec![0.0; oh * ow], vec![0u32; oh * ow]);
                     pool::maxpool_forward_scalar(&x, h, w, k, stride, &mut want_y, &mut want_arg);
-                    let (x_slot, mut y, mut arg) = (
-                        f32_slot(&x, offset),
-                        f32_slot(&want_y, offset),
-                        Slot::new(&want_arg, offset, u32::MAX),
-                    );
+                    let (x_slot, mut y, mut arg) =
+                        (f32_slot(&x, offset), f32_slot(&want_y, offset), Slot::new(&want_arg, offset, u32::MAX));
                     y.get_mut().fill(0.0);
                     arg.get_mut().fill(0);
-                    pool::maxpool_forward_on(
-                        path,
-                        x_slot.get(),
-                        h,
-                        w,
-                        k,
-                        stride,
-                        y.get_mut(),
-                        arg.get_mut(),
-                    );
+                    pool::maxpool_forward_on(path, x_slot.get(), h, w, k, stride, y.get_mut(), arg.get_mut());
                     worst_forward.exact(path, &y.checked(&what), &want_y, &what);
                     assert_eq!(arg.checked(&what), want_arg, "{what}");
                     if kind == 2 {
                         // Constant planes: every window ties, and the top-left corner wins.
-                        let corners: Vec<u32> = (0..oh * ow)
-                            .map(|i| ((i / ow) * stride * w + (i % ow) * stride) as u32)
-                            .collect();
+                        let corners: Vec<u32> =
+                            (0..oh * ow).map(|i| ((i / ow) * stride * w + (i % ow) * stride) as u32).collect();
                         assert_eq!(want_arg, corners, "{what}");
                     }
 
@@ -612,11 +439,8 @@ fn maxpool() {
                     let dx0 = random(&mut rng, h * w, -1.0, 1.0);
                     let mut want_dx = dx0.clone();
                     pool::maxpool_backward_scalar(&dy, &want_arg, &mut want_dx);
-                    let (dy_slot, arg_slot, mut dx) = (
-                        f32_slot(&dy, offset),
-                        Slot::new(&want_arg, offset, 0),
-                        f32_slot(&dx0, offset),
-                    );
+                    let (dy_slot, arg_slot, mut dx) =
+                        (f32_slot(&dy, offset), Slot::new(&want_arg, offset, 0), f32_slot(&dx0, offset));
                     pool::maxpool_backward_on(path, dy_slot.get(), arg_slot.get(), dx.get_mut());
                     worst_backward.exact(path, &dx.checked(&what), &want_dx, &what);
                 }
@@ -628,14 +452,7 @@ fn maxpool() {
 }
 
 /// Planes (h, w, k): 28×28 with k = 3 (ow = 26: a whole vector and a masked one), and others.
-const CONVS: [(usize, usize, usize); 6] = [
-    (28, 28, 3),
-    (30, 30, 3),
-    (9, 9, 3),
-    (3, 40, 3),
-    (12, 12, 5),
-    (5, 17, 1),
-];
+const CONVS: [(usize, usize, usize); 6] = [(28, 28, 3), (30, 30, 3), (9, 9, 3), (3, 40, 3), (12, 12, 5), (5, 17, 1)];
 
 #[test]
 fn conv1_forward() {
@@ -648,28 +465,14 @@ fn conv1_forward() {
                 let channels = 5;
                 let out_len = channels * (h - k + 1) * (w - k + 1);
                 let plane = random(&mut rng, h * w, -1.0, 1.0);
-                let (weights, bias) = (
-                    random(&mut rng, channels * k * k, -0.5, 0.5),
-                    random(&mut rng, channels, -0.1, 0.1),
-                );
+                let (weights, bias) =
+                    (random(&mut rng, channels * k * k, -0.5, 0.5), random(&mut rng, channels, -0.1, 0.1));
                 let mut want = vec![0.0; out_len];
                 conv_direct::conv1_forward_scalar(&plane, h, w, &weights, &bias, k, &mut want);
-                let (p_slot, w_slot, b_slot) = (
-                    f32_slot(&plane, offset),
-                    f32_slot(&weights, offset),
-                    f32_slot(&bias, offset),
-                );
+                let (p_slot, w_slot, b_slot) =
+                    (f32_slot(&plane, offset), f32_slot(&weights, offset), f32_slot(&bias, offset));
                 let mut out = f32_slot(&vec![0.0; out_len], offset);
-                conv_direct::conv1_forward_on(
-                    path,
-                    p_slot.get(),
-                    h,
-                    w,
-                    w_slot.get(),
-                    b_slot.get(),
-                    k,
-                    out.get_mut(),
-                );
+                conv_direct::conv1_forward_on(path, p_slot.get(), h, w, w_slot.get(), b_slot.get(), k, out.get_mut());
                 worst.exact(path, &out.checked(&what), &want, &what);
             }
         }
@@ -688,10 +491,7 @@ fn conv1_backward_weights() {
                 let (channels, oh, ow) = (4, h - k + 1, w - k + 1);
                 let plane = random(&mut rng, h * w, -1.0, 1.0);
                 let dy = random(&mut rng, channels * oh * ow, -1.0, 1.0);
-                let (dw0, db0) = (
-                    random(&mut rng, channels * k * k, -0.1, 0.1),
-                    random(&mut rng, channels, -0.1, 0.1),
-                );
+                let (dw0, db0) = (random(&mut rng, channels * k * k, -0.1, 0.1), random(&mut rng, channels, -0.1, 0.1));
                 let (p_slot, dy_slot) = (f32_slot(&plane, offset), f32_slot(&dy, offset));
                 let (mut dw, mut db) = (f32_slot(&dw0, offset), f32_slot(&db0, offset));
                 conv_direct::conv1_backward_weights_on(
@@ -709,17 +509,10 @@ fn conv1_backward_weights() {
                     let g = &dy[o * oh * ow..(o + 1) * oh * ow];
                     let mut terms: Vec<f64> = g.iter().map(|&v| v as f64).collect();
                     terms.push(db0[o] as f64);
-                    check_sum(
-                        &mut worst,
-                        path,
-                        db[o],
-                        &terms,
-                        &format!("dbias[{o}] {what}"),
-                    );
+                    check_sum(&mut worst, path, db[o], &terms, &format!("dbias[{o}] {what}"));
                     for (ky, kx) in (0..k).flat_map(|ky| (0..k).map(move |kx| (ky, kx))) {
-                        let mut terms: Vec<f64> = (0..oh * ow)
-                            .map(|i| g[i] as f64 * plane[(i / ow + ky) * w + i % ow + kx] as f64)
-                            .collect();
+                        let mut terms: Vec<f64> =
+                            (0..oh * ow).map(|i| g[i] as f64 * plane[(i / ow + ky) * w + i % ow + kx] as f64).collect();
                         terms.push(dw0[(o * k + ky) * k + kx] as f64);
                         check_sum(
                             &mut worst,

@@ -19,10 +19,20 @@ fn train_bits(preset_name: &str, threads: usize, seed: u64, batch: usize, steps:
         let mut rng = Rng::new(77);
         let x = random_tensor(&[batch, 1, 28, 28], 0.0, 1.0, &mut rng);
         let labels = random_labels(batch, 10, &mut rng);
-        let mut model = Sequential::from_spec(preset_name, preset(preset_name).unwrap().spec, &[1, 28, 28], 10, Init::GlorotUniform, seed).unwrap();
+        let mut model = Sequential::from_spec(
+            preset_name,
+            preset(preset_name).unwrap().spec,
+            &[1, 28, 28],
+            10,
+            Init::GlorotUniform,
+            seed,
+        )
+        .unwrap();
         let loss = SoftmaxCrossEntropy::new(0.1);
         let mut optimizer = Optimizer::new(OptimizerKind::parse("adamw", None).unwrap(), 1e-2);
-        let losses: Vec<u32> = (0..steps).map(|_| train_step(&mut model, x.clone(), &labels, &loss, &mut optimizer, 1e-3).loss.to_bits()).collect();
+        let losses: Vec<u32> = (0..steps)
+            .map(|_| train_step(&mut model, x.clone(), &labels, &loss, &mut optimizer, 1e-3).loss.to_bits())
+            .collect();
         let mut state: Vec<u32> = model.params().iter().flat_map(|p| p.value.iter().map(|v| v.to_bits())).collect();
         for b in model.buffers_mut() {
             state.extend(b.value.iter().map(|v| v.to_bits()));
@@ -51,7 +61,15 @@ fn small_network_drives_64_samples_to_full_training_accuracy() {
     let mut rng = Rng::new(5);
     let x = random_tensor(&[64, 1, 12, 12], 0.0, 1.0, &mut rng);
     let labels = random_labels(64, 10, &mut rng);
-    let mut model = Sequential::from_spec("tiny", "conv8k3,relu,pool2,flatten,dense32,relu,dense10", &[1, 12, 12], 10, Init::HeNormal, 1).unwrap();
+    let mut model = Sequential::from_spec(
+        "tiny",
+        "conv8k3,relu,pool2,flatten,dense32,relu,dense10",
+        &[1, 12, 12],
+        10,
+        Init::HeNormal,
+        1,
+    )
+    .unwrap();
     let loss = SoftmaxCrossEntropy::new(0.0);
     let mut optimizer = Optimizer::new(OptimizerKind::parse("adam", None).unwrap(), 0.0);
     let first = train_step(&mut model, x.clone(), &labels, &loss, &mut optimizer, 1e-2).loss;
@@ -71,7 +89,15 @@ fn sgd_with_nesterov_also_learns_and_batchnorm_eval_uses_running_statistics() {
     let mut rng = Rng::new(6);
     let x = random_tensor(&[64, 1, 12, 12], 0.0, 1.0, &mut rng);
     let labels = random_labels(64, 10, &mut rng);
-    let mut model = Sequential::from_spec("bn", "conv8k3,bn,relu,pool2,flatten,dense32,bn,relu,dense10", &[1, 12, 12], 10, Init::HeNormal, 2).unwrap();
+    let mut model = Sequential::from_spec(
+        "bn",
+        "conv8k3,bn,relu,pool2,flatten,dense32,bn,relu,dense10",
+        &[1, 12, 12],
+        10,
+        Init::HeNormal,
+        2,
+    )
+    .unwrap();
     let loss = SoftmaxCrossEntropy::new(0.0);
     let mut optimizer = Optimizer::new(OptimizerKind::parse("nesterov", Some(0.9)).unwrap(), 0.0);
     for _ in 0..300 {

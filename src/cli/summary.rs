@@ -25,7 +25,8 @@ pub struct SummaryArgs {
 
 /// `1x28x28` → `[1, 28, 28]`.
 pub fn parse_input_shape(text: &str) -> Result<Vec<usize>, String> {
-    let dims: Option<Vec<usize>> = text.split(['x', 'X', '×']).map(|d| d.trim().parse().ok().filter(|&v| v > 0)).collect();
+    let dims: Option<Vec<usize>> =
+        text.split(['x', 'X', '×']).map(|d| d.trim().parse().ok().filter(|&v| v > 0)).collect();
     match dims {
         Some(dims) if dims.len() == 3 => Ok(dims),
         _ => Err(format!("bad input shape '{text}'; expected CxHxW, e.g. 1x28x28")),
@@ -42,8 +43,14 @@ pub fn resolve_architecture(preset_name: Option<&str>, arch: Option<&str>) -> Re
         }
         (None, Some(arch)) => match arch.strip_prefix('@') {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read architecture file {path}: {e}"))?;
-                let spec = text.lines().map(|l| l.split('#').next().unwrap_or("").trim()).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(",");
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| format!("cannot read architecture file {path}: {e}"))?;
+                let spec = text
+                    .lines()
+                    .map(|l| l.split('#').next().unwrap_or("").trim())
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(",");
                 Ok(("custom".into(), spec))
             }
             None => Ok(("custom".into(), arch.to_string())),
@@ -55,7 +62,8 @@ pub fn resolve_architecture(preset_name: Option<&str>, arch: Option<&str>) -> Re
 pub fn run(args: SummaryArgs) -> Result<(), String> {
     let (name, spec) = resolve_architecture(args.preset.as_deref(), args.arch.as_deref())?;
     let input = parse_input_shape(&args.input)?;
-    let model = Sequential::from_spec(&name, &spec, &input, args.classes, Init::GlorotUniform, 0).map_err(|e| e.to_string())?;
+    let model =
+        Sequential::from_spec(&name, &spec, &input, args.classes, Init::GlorotUniform, 0).map_err(|e| e.to_string())?;
     print!("{}", model.summary());
     Ok(())
 }

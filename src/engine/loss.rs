@@ -35,7 +35,8 @@ impl SoftmaxCrossEntropy {
         let mut probs = Tensor::zeros(&logits.shape);
         let mut target = vec![0.0; classes];
         let mut losses = Vec::with_capacity(batch);
-        for ((z, p), &label) in logits.data.chunks_exact(classes).zip(probs.data.chunks_exact_mut(classes)).zip(labels) {
+        for ((z, p), &label) in logits.data.chunks_exact(classes).zip(probs.data.chunks_exact_mut(classes)).zip(labels)
+        {
             self.target(label as usize, classes, &mut target);
             losses.push(softmax_cross_entropy(z, &target, p));
         }
@@ -50,7 +51,9 @@ impl SoftmaxCrossEntropy {
         let mut dlogits = Tensor::zeros(&out.probs.shape);
         let mut target = vec![0.0; classes];
         let scale = 1.0 / batch as f32;
-        for ((p, d), &label) in out.probs.data.chunks_exact(classes).zip(dlogits.data.chunks_exact_mut(classes)).zip(labels) {
+        for ((p, d), &label) in
+            out.probs.data.chunks_exact(classes).zip(dlogits.data.chunks_exact_mut(classes)).zip(labels)
+        {
             self.target(label as usize, classes, &mut target);
             softmax_cross_entropy_backward(p, &target, scale, d);
         }

@@ -3,10 +3,10 @@
 pub mod init;
 pub mod kernels;
 pub mod layers;
-pub mod parallel;
-pub mod rng;
-pub mod tensor;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod parallel;
+pub mod rng;
 pub mod step;
+pub mod tensor;

@@ -6,11 +6,22 @@ use crate::engine::layers::Param;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OptimizerKind {
-    Sgd { momentum: f32, nesterov: bool },
+    Sgd {
+        momentum: f32,
+        nesterov: bool,
+    },
     /// L2 weight decay added to the gradient.
-    Adam { beta1: f32, beta2: f32, eps: f32 },
+    Adam {
+        beta1: f32,
+        beta2: f32,
+        eps: f32,
+    },
     /// Weight decay applied to the weights directly (Loshchilov & Hutter).
-    AdamW { beta1: f32, beta2: f32, eps: f32 },
+    AdamW {
+        beta1: f32,
+        beta2: f32,
+        eps: f32,
+    },
 }
 
 impl OptimizerKind {
@@ -87,7 +98,10 @@ impl Optimizer {
 pub enum Schedule {
     Constant,
     /// Multiply by `gamma` every `every_epochs` epochs.
-    Step { every_epochs: usize, gamma: f32 },
+    Step {
+        every_epochs: usize,
+        gamma: f32,
+    },
     /// Cosine from the base rate to 0 over the whole run.
     Cosine,
     /// Linear warm-up from base/25 to base over the first 30% of steps, then cosine down to

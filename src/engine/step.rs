@@ -8,7 +8,14 @@ use crate::engine::tensor::Tensor;
 
 /// Trains `model` on one batch with learning rate `lr`; returns the loss output (probabilities
 /// included) of the forward pass before the update.
-pub fn train_step(model: &mut Sequential, x: Tensor, labels: &[u8], loss: &SoftmaxCrossEntropy, optimizer: &mut Optimizer, lr: f32) -> LossOutput {
+pub fn train_step(
+    model: &mut Sequential,
+    x: Tensor,
+    labels: &[u8],
+    loss: &SoftmaxCrossEntropy,
+    optimizer: &mut Optimizer,
+    lr: f32,
+) -> LossOutput {
     let logits = model.forward(x, Mode::Train);
     let out = loss.forward(logits, labels);
     let dlogits = loss.backward(&out, labels);

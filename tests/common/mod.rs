@@ -38,17 +38,16 @@ impl Worst {
     }
 
     pub fn assert_below(&self, what: &str, tolerance: f64) {
-        println!("{what}: max relative error {:.3e} over {} gradients, worst at {}", self.error, self.compared, self.at);
+        println!(
+            "{what}: max relative error {:.3e} over {} gradients, worst at {}",
+            self.error, self.compared, self.at
+        );
         assert!(self.error < tolerance, "{what}: max relative error {:.3e} ≥ {tolerance:e} at {}", self.error, self.at);
     }
 }
 
 /// Indices to check in a tensor of `len` values: all of them, or `limit` spread at random.
 pub fn sample_indices(len: usize, limit: usize, rng: &mut Rng) -> Vec<usize> {
-    if len <= limit {
-        (0..len).collect()
-    } else {
-        (0..limit).map(|_| rng.below(len)).collect()
-    }
+    if len <= limit { (0..len).collect() } else { (0..limit).map(|_| rng.below(len)).collect() }
 }
 pub mod reference;

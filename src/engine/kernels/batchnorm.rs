@@ -46,12 +46,7 @@ pub fn sum_dy_dy_xhat_scalar(dy: &[f32], x: &[f32], mean: f32, inv_std: f32) -> 
 }
 
 #[inline(always)]
-unsafe fn sum_dy_dy_xhat_vector<V: F32Vector>(
-    dy: &[f32],
-    x: &[f32],
-    mean: f32,
-    inv_std: f32,
-) -> (f32, f32) {
+unsafe fn sum_dy_dy_xhat_vector<V: F32Vector>(dy: &[f32], x: &[f32], mean: f32, inv_std: f32) -> (f32, f32) {
     assert_eq!(dy.len(), x.len());
     let n = dy.len();
     let (pg, px) = (dy.as_ptr(), x.as_ptr());
@@ -85,14 +80,7 @@ pub fn affine2_scalar(dy: &[f32], x: &[f32], k_dy: f32, k_x: f32, k_const: f32, 
 }
 
 #[inline(always)]
-unsafe fn affine2_vector<V: F32Vector>(
-    dy: &[f32],
-    x: &[f32],
-    k_dy: f32,
-    k_x: f32,
-    k_const: f32,
-    dx: &mut [f32],
-) {
+unsafe fn affine2_vector<V: F32Vector>(dy: &[f32], x: &[f32], k_dy: f32, k_x: f32, k_const: f32, dx: &mut [f32]) {
     unsafe {
         let (a, b, c) = (V::splat(k_dy), V::splat(k_x), V::splat(k_const));
         // The scalar twin's roundings in its order (no FMA): every path gives the same bits, and the

@@ -55,24 +55,13 @@ pub fn conv1_forward_scalar(
 /// register over the k×k taps. Each tap is a multiply then an add in the scalar twin's order
 /// (no FMA), so every path gives the same bits.
 #[inline(always)]
-unsafe fn conv1_row_chunk<V: F32Vector>(
-    rows: *const f32,
-    w: usize,
-    taps: &[V],
-    k: usize,
-    bias: V,
-    n: usize,
-) -> V {
+unsafe fn conv1_row_chunk<V: F32Vector>(rows: *const f32, w: usize, taps: &[V], k: usize, bias: V, n: usize) -> V {
     unsafe {
         let mut acc = bias;
         for ky in 0..k {
             for kx in 0..k {
                 let src = rows.add(ky * w + kx);
-                let input = if n == V::LANES {
-                    V::load(src)
-                } else {
-                    V::load_partial(src, n, 0.0)
-                };
+                let input = if n == V::LANES { V::load(src) } else { V::load_partial(src, n, 0.0) };
                 acc = acc.add(taps[ky * k + kx].mul(input));
             }
         }
@@ -83,14 +72,7 @@ unsafe fn conv1_row_chunk<V: F32Vector>(
 /// One output channel's plane, with the taps already splatted. Called with a literal k = 3 and
 /// an array of taps, the tap loops unroll and the taps stay in registers across the plane.
 #[inline(always)]
-unsafe fn conv1_plane<V: F32Vector>(
-    plane: &[f32],
-    w: usize,
-    taps: &[V],
-    k: usize,
-    bias: f32,
-    out_plane: &mut [f32],
-) {
+unsafe fn conv1_plane<V: F32Vector>(plane: &[f32], w: usize, taps: &[V], k: usize, bias: f32, out_plane: &mut [f32]) {
     let ow = w - k + 1;
     let oh = out_plane.len() / ow;
     assert!(plane.len() >= (oh + k - 1) * w && taps.len() == k * k);
@@ -98,10 +80,7 @@ unsafe fn conv1_plane<V: F32Vector>(
     unsafe {
         let bias = V::splat(bias);
         for y in 0..oh {
-            let (rows, dst) = (
-                plane.as_ptr().add(y * w),
-                out_plane.as_mut_ptr().add(y * ow),
-            );
+            let (rows, dst) = (plane.as_ptr().add(y * w), out_plane.as_mut_ptr().add(y * ow));
             let mut x = 0;
             while x + V::LANES <= ow {
                 conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, V::LANES).store(dst.add(x));
@@ -110,8 +89,7 @@ unsafe fn conv1_plane<V: F32Vector>(
             if x < ow {
                 // ow = 26 for 28×28 with k = 3: one whole vector and a masked one of 10 on AVX-512.
                 let rest = ow - x;
-                conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, rest)
-                    .store_partial(dst.add(x), rest);
+                conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, rest).store_partial(dst.add(x), rest);
             }
         }
     }
@@ -186,13 +164,7 @@ pub fn conv1_backward_weights_scalar(
 /// `Σ_y Σ_x dy[y][x] · plane[y+ky][x+kx]` for one tap: dot products along the rows, all into
 /// one pair of vector accumulators.
 #[inline(always)]
-unsafe fn conv1_tap_dot<V: F32Vector>(
-    shifted: *const f32,
-    w: usize,
-    dy_plane: &[f32],
-    oh: usize,
-    ow: usize,
-) -> f32 {
+unsafe fn conv1_tap_dot<V: F32Vector>(shifted: *const f32, w: usize, dy_plane: &[f32], oh: usize, ow: usize) -> f32 {
     unsafe {
         let (mut acc0, mut acc1) = (V::zero(), V::zero());
         for y in 0..oh {
@@ -209,8 +181,7 @@ unsafe fn conv1_tap_dot<V: F32Vector>(
             }
             if x < ow {
                 let rest = ow - x;
-                acc1 = V::load_partial(g.add(x), rest, 0.0)
-                    .mul_add(V::load_partial(src.add(x), rest, 0.0), acc1);
+                acc1 = V::load_partial(g.add(x), rest, 0.0).mul_add(V::load_partial(src.add(x), rest, 0.0), acc1);
             }
         }
         acc0.add(acc1).reduce_sum()
@@ -239,8 +210,7 @@ unsafe fn conv1_backward_weights_vector<V: F32Vector>(
             for ky in 0..k {
                 for kx in 0..k {
                     let shifted = plane.as_ptr().add(ky * w + kx);
-                    dweights[(o * k + ky) * k + kx] +=
-                        conv1_tap_dot::<V>(shifted, w, dy_plane, oh, ow);
+                    dweights[(o * k + ky) * k + kx] += conv1_tap_dot::<V>(shifted, w, dy_plane, oh, ow);
                 }
             }
         }

@@ -138,11 +138,8 @@ mod tests {
                             let iy = (oy * g.stride + ky) as isize - g.pad as isize;
                             let ix = (ox * g.stride + kx) as isize - g.pad as isize;
                             let inside = iy >= 0 && ix >= 0 && (iy as usize) < g.height && (ix as usize) < g.width;
-                            cols[((c * k + ky) * k + kx) * oh * ow + oy * ow + ox] = if inside {
-                                x[(c * g.height + iy as usize) * g.width + ix as usize]
-                            } else {
-                                0.0
-                            };
+                            cols[((c * k + ky) * k + kx) * oh * ow + oy * ow + ox] =
+                                if inside { x[(c * g.height + iy as usize) * g.width + ix as usize] } else { 0.0 };
                         }
                     }
                 }

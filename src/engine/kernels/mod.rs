@@ -41,10 +41,7 @@ impl SimdPath {
         match self {
             SimdPath::Scalar => true,
             #[cfg(target_arch = "x86_64")]
-            SimdPath::Avx2 => {
-                std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-            }
+            SimdPath::Avx2 => std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
             #[cfg(target_arch = "x86_64")]
             SimdPath::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
             #[cfg(not(target_arch = "x86_64"))]
@@ -54,10 +51,7 @@ impl SimdPath {
 
     /// Every path this CPU can run, fastest last.
     pub fn supported() -> Vec<SimdPath> {
-        [SimdPath::Scalar, SimdPath::Avx2, SimdPath::Avx512]
-            .into_iter()
-            .filter(|p| p.is_supported())
-            .collect()
+        [SimdPath::Scalar, SimdPath::Avx2, SimdPath::Avx512].into_iter().filter(|p| p.is_supported()).collect()
     }
 
     /// The fastest supported path.
@@ -73,9 +67,7 @@ impl SimdPath {
             Some("avx2") => SimdPath::Avx2,
             Some("avx512") => SimdPath::Avx512,
             Some(other) => {
-                return Err(format!(
-                    "FASHION_CNN_SIMD={other} is not a kernel path; use scalar, avx2, avx512 or auto"
-                ));
+                return Err(format!("FASHION_CNN_SIMD={other} is not a kernel path; use scalar, avx2, avx512 or auto"));
             }
         };
         if !path.is_supported() {

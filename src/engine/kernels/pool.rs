@@ -66,20 +66,12 @@ unsafe fn load_upto<V: F32Vector>(base: *const f32, offset: usize, count: usize)
 /// one holding it: each candidate replaces the best only if strictly greater, as in the scalar
 /// loop. `corner` is the top-left index, `below` the plane width.
 #[inline(always)]
-unsafe fn window_max<V: F32Vector>(
-    candidates: [V; 4],
-    corner: V::Index,
-    below: u32,
-) -> (V, V::Index) {
+unsafe fn window_max<V: F32Vector>(candidates: [V; 4], corner: V::Index, below: u32) -> (V, V::Index) {
     unsafe {
         let offsets = [1, below, below.wrapping_add(1)];
         let (mut best, mut index) = (candidates[0], corner);
         for (&candidate, offset) in candidates[1..].iter().zip(offsets) {
-            index = candidate.select_index_gt(
-                best,
-                V::index_add(corner, V::index_splat(offset)),
-                index,
-            );
+            index = candidate.select_index_gt(best, V::index_add(corner, V::index_splat(offset)), index);
             best = candidate.select_gt(best, candidate, best);
         }
         (best, index)
@@ -109,24 +101,17 @@ unsafe fn maxpool_forward_vector<V: F32Vector>(
         for oy in 0..oh {
             let top = x.as_ptr().add(2 * oy * w);
             let bottom = top.add(w);
-            let (y_row, argmax_row) = (
-                y.as_mut_ptr().add(oy * ow),
-                argmax.as_mut_ptr().add(oy * ow),
-            );
+            let (y_row, argmax_row) = (y.as_mut_ptr().add(oy * ow), argmax.as_mut_ptr().add(oy * ow));
             let mut ox = 0;
             while ox < ow {
                 // Output columns ox..ox + count read input columns 2·ox..2·(ox + count).
                 let count = (ow - ox).min(V::LANES);
                 let (col, inputs) = (2 * ox, 2 * count);
                 let rest = inputs.saturating_sub(V::LANES);
-                let (top_even, top_odd) = V::deinterleave(
-                    load_upto::<V>(top, col, inputs),
-                    load_upto::<V>(top, col + V::LANES, rest),
-                );
-                let (bottom_even, bottom_odd) = V::deinterleave(
-                    load_upto::<V>(bottom, col, inputs),
-                    load_upto::<V>(bottom, col + V::LANES, rest),
-                );
+                let (top_even, top_odd) =
+                    V::deinterleave(load_upto::<V>(top, col, inputs), load_upto::<V>(top, col + V::LANES, rest));
+                let (bottom_even, bottom_odd) =
+                    V::deinterleave(load_upto::<V>(bottom, col, inputs), load_upto::<V>(bottom, col + V::LANES, rest));
                 // Indices wrap exactly as the scalar `as u32` truncates.
                 let corner = V::index_ramp((2 * oy * w + col) as u32, 2);
                 let candidates = [top_even, top_odd, bottom_even, bottom_odd];

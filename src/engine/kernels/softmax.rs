@@ -48,11 +48,7 @@ unsafe fn shifted_exp<V: F32Vector>(z: V, max: V) -> V {
 }
 
 #[inline(always)]
-unsafe fn softmax_cross_entropy_vector<V: F32Vector>(
-    logits: &[f32],
-    target: &[f32],
-    probs: &mut [f32],
-) -> f32 {
+unsafe fn softmax_cross_entropy_vector<V: F32Vector>(logits: &[f32], target: &[f32], probs: &mut [f32]) -> f32 {
     assert_eq!(logits.len(), probs.len());
     assert_eq!(target.len(), probs.len());
     let n = logits.len();
@@ -100,12 +96,7 @@ unsafe fn softmax_cross_entropy_vector<V: F32Vector>(
     }
 }
 
-pub fn softmax_cross_entropy_backward_scalar(
-    probs: &[f32],
-    target: &[f32],
-    scale: f32,
-    dlogits: &mut [f32],
-) {
+pub fn softmax_cross_entropy_backward_scalar(probs: &[f32], target: &[f32], scale: f32, dlogits: &mut [f32]) {
     assert_eq!(probs.len(), dlogits.len());
     assert_eq!(target.len(), dlogits.len());
     for ((d, &p), &t) in dlogits.iter_mut().zip(probs).zip(target) {

@@ -32,11 +32,7 @@ pub fn sgd_update_scalar(w: &mut [f32], g: &[f32], velocity: &mut [f32], step: S
     for ((w, &g), v) in w.iter_mut().zip(g).zip(velocity.iter_mut()) {
         let g = g + step.weight_decay * *w;
         *v = step.momentum * *v + g;
-        let direction = if step.nesterov {
-            g + step.momentum * *v
-        } else {
-            *v
-        };
+        let direction = if step.nesterov { g + step.momentum * *v } else { *v };
         *w -= step.lr * direction;
     }
 }
@@ -46,11 +42,7 @@ pub fn sgd_update_scalar(w: &mut [f32], g: &[f32], velocity: &mut [f32], step: S
 #[inline(always)]
 unsafe fn sgd_lanes<V: F32Vector>(w: V, g: V, v: V, step: SgdStep) -> (V, V) {
     unsafe {
-        let (lr, mu, wd) = (
-            V::splat(step.lr),
-            V::splat(step.momentum),
-            V::splat(step.weight_decay),
-        );
+        let (lr, mu, wd) = (V::splat(step.lr), V::splat(step.momentum), V::splat(step.weight_decay));
         let g = g.add(wd.mul(w));
         let v = mu.mul(v).add(g);
         let direction = if step.nesterov { g.add(mu.mul(v)) } else { v };
@@ -59,12 +51,7 @@ unsafe fn sgd_lanes<V: F32Vector>(w: V, g: V, v: V, step: SgdStep) -> (V, V) {
 }
 
 #[inline(always)]
-unsafe fn sgd_update_vector<V: F32Vector>(
-    w: &mut [f32],
-    g: &[f32],
-    velocity: &mut [f32],
-    step: SgdStep,
-) {
+unsafe fn sgd_update_vector<V: F32Vector>(w: &mut [f32], g: &[f32], velocity: &mut [f32], step: SgdStep) {
     assert_eq!(w.len(), g.len());
     assert_eq!(w.len(), velocity.len());
     let n = w.len();
@@ -72,12 +59,7 @@ unsafe fn sgd_update_vector<V: F32Vector>(
     unsafe {
         let mut i = 0;
         while i + V::LANES <= n {
-            let (w_new, v_new) = sgd_lanes(
-                V::load(pw.add(i)),
-                V::load(pg.add(i)),
-                V::load(pv.add(i)),
-                step,
-            );
+            let (w_new, v_new) = sgd_lanes(V::load(pw.add(i)), V::load(pg.add(i)), V::load(pv.add(i)), step);
             w_new.store(pw.add(i));
             v_new.store(pv.add(i));
             i += V::LANES;
@@ -139,31 +121,17 @@ unsafe fn adam_lanes<V: F32Vector>(w: V, g: V, m: V, v: V, step: AdamStep) -> (V
         } else {
             (w, g.add(V::splat(step.weight_decay).mul(w)))
         };
-        let m = V::splat(step.beta1)
-            .mul(m)
-            .add(V::splat(1.0 - step.beta1).mul(g));
-        let v = V::splat(step.beta2)
-            .mul(v)
-            .add(V::splat(1.0 - step.beta2).mul(g).mul(g));
+        let m = V::splat(step.beta1).mul(m).add(V::splat(1.0 - step.beta1).mul(g));
+        let v = V::splat(step.beta2).mul(v).add(V::splat(1.0 - step.beta2).mul(g).mul(g));
         let m_hat = m.div(V::splat(step.bias_correction1));
         let v_hat = v.div(V::splat(step.bias_correction2));
-        let w = w.sub(
-            V::splat(step.lr)
-                .mul(m_hat)
-                .div(v_hat.sqrt().add(V::splat(step.eps))),
-        );
+        let w = w.sub(V::splat(step.lr).mul(m_hat).div(v_hat.sqrt().add(V::splat(step.eps))));
         (w, m, v)
     }
 }
 
 #[inline(always)]
-unsafe fn adam_update_vector<V: F32Vector>(
-    w: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    step: AdamStep,
-) {
+unsafe fn adam_update_vector<V: F32Vector>(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], step: AdamStep) {
     assert_eq!(w.len(), g.len());
     assert_eq!(w.len(), m.len());
     assert_eq!(w.len(), v.len());
@@ -172,13 +140,8 @@ unsafe fn adam_update_vector<V: F32Vector>(
     unsafe {
         let mut i = 0;
         while i + V::LANES <= n {
-            let (w_new, m_new, v_new) = adam_lanes(
-                V::load(pw.add(i)),
-                V::load(pg.add(i)),
-                V::load(pm.add(i)),
-                V::load(pv.add(i)),
-                step,
-            );
+            let (w_new, m_new, v_new) =
+                adam_lanes(V::load(pw.add(i)), V::load(pg.add(i)), V::load(pm.add(i)), V::load(pv.add(i)), step);
             w_new.store(pw.add(i));
             m_new.store(pm.add(i));
             v_new.store(pv.add(i));

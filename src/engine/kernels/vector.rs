@@ -49,12 +49,7 @@ pub trait F32Vector: Copy {
     /// Lane-wise wrapping `a + b`.
     unsafe fn index_add(a: Self::Index, b: Self::Index) -> Self::Index;
     /// Lane-wise `if self > other { if_greater } else { otherwise }` on index lanes (false for NaN).
-    unsafe fn select_index_gt(
-        self,
-        other: Self,
-        if_greater: Self::Index,
-        otherwise: Self::Index,
-    ) -> Self::Index;
+    unsafe fn select_index_gt(self, other: Self, if_greater: Self::Index, otherwise: Self::Index) -> Self::Index;
     /// Stores all index lanes.
     unsafe fn store_index(index: Self::Index, dst: *mut u32);
     /// Stores the first `n < LANES` index lanes.
@@ -71,9 +66,7 @@ pub trait F32Vector: Copy {
     unsafe fn exp(self) -> Self {
         unsafe {
             let x = self.min(Self::splat(88.3)).max(Self::splat(-87.3));
-            let n = x
-                .mul_add(Self::splat(std::f32::consts::LOG2_E), Self::splat(0.5))
-                .floor();
+            let n = x.mul_add(Self::splat(std::f32::consts::LOG2_E), Self::splat(0.5)).floor();
             let r = n.mul_add(Self::splat(-0.693_359_4), x);
             let r = n.mul_add(Self::splat(2.121_944_4e-4), r);
             let mut p = Self::splat(1.987_569_1e-4);
@@ -133,11 +126,7 @@ mod x86 {
             unsafe {
                 let mask = Self::lane_mask(n);
                 let loaded = _mm256_maskload_ps(src, mask);
-                Avx2(_mm256_blendv_ps(
-                    _mm256_set1_ps(fill),
-                    loaded,
-                    _mm256_castsi256_ps(mask),
-                ))
+                Avx2(_mm256_blendv_ps(_mm256_set1_ps(fill), loaded, _mm256_castsi256_ps(mask)))
             }
         }
         #[inline(always)]
@@ -198,10 +187,7 @@ mod x86 {
         #[inline(always)]
         unsafe fn reduce_sum(self) -> f32 {
             unsafe {
-                let quad = _mm_add_ps(
-                    _mm256_castps256_ps128(self.0),
-                    _mm256_extractf128_ps::<1>(self.0),
-                );
+                let quad = _mm_add_ps(_mm256_castps256_ps128(self.0), _mm256_extractf128_ps::<1>(self.0));
                 let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
                 let one = _mm_add_ss(pair, _mm_shuffle_ps::<0b01>(pair, pair));
                 _mm_cvtss_f32(one)
@@ -210,10 +196,7 @@ mod x86 {
         #[inline(always)]
         unsafe fn reduce_max(self) -> f32 {
             unsafe {
-                let quad = _mm_max_ps(
-                    _mm256_castps256_ps128(self.0),
-                    _mm256_extractf128_ps::<1>(self.0),
-                );
+                let quad = _mm_max_ps(_mm256_castps256_ps128(self.0), _mm256_extractf128_ps::<1>(self.0));
                 let pair = _mm_max_ps(quad, _mm_movehl_ps(quad, quad));
                 let one = _mm_max_ss(pair, _mm_shuffle_ps::<0b01>(pair, pair));
                 _mm_cvtss_f32(one)
@@ -253,19 +236,10 @@ mod x86 {
             unsafe { _mm256_add_epi32(a, b) }
         }
         #[inline(always)]
-        unsafe fn select_index_gt(
-            self,
-            other: Self,
-            if_greater: __m256i,
-            otherwise: __m256i,
-        ) -> __m256i {
+        unsafe fn select_index_gt(self, other: Self, if_greater: __m256i, otherwise: __m256i) -> __m256i {
             unsafe {
                 let mask = _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, other.0);
-                let chosen = _mm256_blendv_ps(
-                    _mm256_castsi256_ps(otherwise),
-                    _mm256_castsi256_ps(if_greater),
-                    mask,
-                );
+                let chosen = _mm256_blendv_ps(_mm256_castsi256_ps(otherwise), _mm256_castsi256_ps(if_greater), mask);
                 _mm256_castps_si256(chosen)
             }
         }
@@ -342,11 +316,7 @@ mod x86 {
         }
         #[inline(always)]
         unsafe fn floor(self) -> Self {
-            unsafe {
-                Avx512(_mm512_roundscale_ps::<
-                    { _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC },
-                >(self.0))
-            }
+            unsafe { Avx512(_mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(self.0)) }
         }
         #[inline(always)]
         unsafe fn select_gt(self, other: Self, if_greater: Self, otherwise: Self) -> Self {
@@ -378,13 +348,9 @@ mod x86 {
         unsafe fn deinterleave(lo: Self, hi: Self) -> (Self, Self) {
             unsafe {
                 // Indices 16..31 pick from `hi`.
-                let even =
-                    _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
                 let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-                (
-                    Avx512(_mm512_permutex2var_ps(lo.0, even, hi.0)),
-                    Avx512(_mm512_permutex2var_ps(lo.0, odd, hi.0)),
-                )
+                (Avx512(_mm512_permutex2var_ps(lo.0, even, hi.0)), Avx512(_mm512_permutex2var_ps(lo.0, odd, hi.0)))
             }
         }
         #[inline(always)]
@@ -406,12 +372,7 @@ mod x86 {
             unsafe { _mm512_add_epi32(a, b) }
         }
         #[inline(always)]
-        unsafe fn select_index_gt(
-            self,
-            other: Self,
-            if_greater: __m512i,
-            otherwise: __m512i,
-        ) -> __m512i {
+        unsafe fn select_index_gt(self, other: Self, if_greater: __m512i, otherwise: __m512i) -> __m512i {
             unsafe {
                 let mask = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, other.0);
                 _mm512_mask_blend_epi32(mask, otherwise, if_greater)
@@ -464,10 +425,7 @@ pub unsafe fn map2<V: F32Vector>(a: &[f32], b: &[f32], out: &mut [f32], f: impl 
         }
         if i < n {
             let rest = n - i;
-            let (va, vb) = (
-                V::load_partial(pa.add(i), rest, 0.0),
-                V::load_partial(pb.add(i), rest, 0.0),
-            );
+            let (va, vb) = (V::load_partial(pa.add(i), rest, 0.0), V::load_partial(pb.add(i), rest, 0.0));
             f(va, vb).store_partial(dst.add(i), rest);
         }
     }
@@ -512,10 +470,7 @@ pub unsafe fn sum_map2<V: F32Vector>(a: &[f32], b: &[f32], f: impl Fn(V, V) -> V
         }
         if i < n {
             let rest = n - i;
-            acc = acc.add(f(
-                V::load_partial(pa.add(i), rest, 0.0),
-                V::load_partial(pb.add(i), rest, 0.0),
-            ));
+            acc = acc.add(f(V::load_partial(pa.add(i), rest, 0.0), V::load_partial(pb.add(i), rest, 0.0)));
         }
         acc.reduce_sum()
     }

@@ -128,7 +128,12 @@ impl Layer for BatchNorm {
             .into_par_iter()
             .map(|c| {
                 (0..batch).fold((0.0, 0.0), |(s, sx), n| {
-                    let (a, b) = sum_dy_dy_xhat(self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c), self.mean[c], self.inv_std[c]);
+                    let (a, b) = sum_dy_dy_xhat(
+                        self.plane_of(&dy.data, n, c),
+                        self.plane_of(&x.data, n, c),
+                        self.mean[c],
+                        self.inv_std[c],
+                    );
                     (s + a as f64, sx + b as f64)
                 })
             })

@@ -35,13 +35,22 @@ pub struct Conv2d {
 
 impl Conv2d {
     /// `in_shape` is (C, H, W). Panics on impossible shapes; the spec parser checks them first.
-    pub fn new(in_shape: &[usize], out_channels: usize, kernel: usize, stride: usize, padding: Padding, init: Init, rng: &mut Rng) -> Conv2d {
+    pub fn new(
+        in_shape: &[usize],
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: Padding,
+        init: Init,
+        rng: &mut Rng,
+    ) -> Conv2d {
         let pad = match padding {
             Padding::Valid => 0,
             Padding::Same => (kernel - 1) / 2,
             Padding::Explicit(p) => p,
         };
-        let geometry = ConvGeometry { channels: in_shape[0], height: in_shape[1], width: in_shape[2], kernel, stride, pad };
+        let geometry =
+            ConvGeometry { channels: in_shape[0], height: in_shape[1], width: in_shape[2], kernel, stride, pad };
         let fan_in = geometry.patch_len();
         let fan_out = out_channels * kernel * kernel;
         let weight = init.sample(out_channels * fan_in, fan_in, fan_out, rng);

@@ -57,30 +57,25 @@ impl Layer for Dense {
         assert_eq!(x.sample_len(), inputs, "dense input shape {:?}", x.shape);
         let mut y = Tensor::zeros(&[x.batch(), outputs]);
         let (weight, bias) = (&self.weight.value, &self.bias.value);
-        y.data
-            .par_chunks_mut(ROWS_PER_TASK * outputs)
-            .zip(x.data.par_chunks(ROWS_PER_TASK * inputs))
-            .for_each(|(y, x)| {
+        y.data.par_chunks_mut(ROWS_PER_TASK * outputs).zip(x.data.par_chunks(ROWS_PER_TASK * inputs)).for_each(
+            |(y, x)| {
                 let rows = x.len() / inputs;
                 sgemm(Op::N, Op::T, rows, outputs, inputs, 1.0, x, inputs, weight, inputs, 0.0, y, outputs);
                 for row in y.chunks_exact_mut(outputs) {
                     add_assign(row, bias);
                 }
-            });
+            },
+        );
         y
     }
 
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
         let (inputs, outputs, batch) = (self.inputs, self.outputs, x.batch());
-        self.weight
-            .grad
-            .par_chunks_mut(WEIGHT_ROWS_PER_TASK * inputs)
-            .enumerate()
-            .for_each(|(block, dw)| {
-                let first = block * WEIGHT_ROWS_PER_TASK;
-                let rows = dw.len() / inputs;
-                sgemm(Op::T, Op::N, rows, inputs, batch, 1.0, &dy.data[first..], outputs, &x.data, inputs, 1.0, dw, inputs);
-            });
+        self.weight.grad.par_chunks_mut(WEIGHT_ROWS_PER_TASK * inputs).enumerate().for_each(|(block, dw)| {
+            let first = block * WEIGHT_ROWS_PER_TASK;
+            let rows = dw.len() / inputs;
+            sgemm(Op::T, Op::N, rows, inputs, batch, 1.0, &dy.data[first..], outputs, &x.data, inputs, 1.0, dw, inputs);
+        });
         for row in dy.data.chunks_exact(outputs) {
             add_assign(&mut self.bias.grad, row);
         }
@@ -89,13 +84,12 @@ impl Layer for Dense {
         }
         let mut dx = Tensor::zeros(&x.shape);
         let weight = &self.weight.value;
-        dx.data
-            .par_chunks_mut(ROWS_PER_TASK * inputs)
-            .zip(dy.data.par_chunks(ROWS_PER_TASK * outputs))
-            .for_each(|(dx, dy)| {
+        dx.data.par_chunks_mut(ROWS_PER_TASK * inputs).zip(dy.data.par_chunks(ROWS_PER_TASK * outputs)).for_each(
+            |(dx, dy)| {
                 let rows = dy.len() / outputs;
                 sgemm(Op::N, Op::N, rows, inputs, outputs, 1.0, dy, outputs, weight, inputs, 0.0, dx, inputs);
-            });
+            },
+        );
         Some(dx)
     }
 

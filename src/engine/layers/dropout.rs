@@ -61,4 +61,8 @@ impl Layer for Dropout {
     fn freeze_randomness(&mut self, frozen: bool) {
         self.frozen = frozen;
     }
+
+    fn set_rng(&mut self, rng: Rng) {
+        self.rng = rng;
+    }
 }

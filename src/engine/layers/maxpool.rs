@@ -56,7 +56,9 @@ impl Layer for MaxPool2d {
             .zip(self.argmax.par_chunks_mut(task * out_plane))
             .zip(x.data.par_chunks(task * in_plane))
             .for_each(|((y, argmax), x)| {
-                for ((y, argmax), x) in y.chunks_exact_mut(out_plane).zip(argmax.chunks_exact_mut(out_plane)).zip(x.chunks_exact(in_plane)) {
+                for ((y, argmax), x) in
+                    y.chunks_exact_mut(out_plane).zip(argmax.chunks_exact_mut(out_plane)).zip(x.chunks_exact(in_plane))
+                {
                     maxpool_forward(x, h, w, kernel, stride, y, argmax);
                 }
             });
@@ -74,7 +76,9 @@ impl Layer for MaxPool2d {
             .zip(self.argmax.par_chunks(task * out_plane))
             .zip(dy.data.par_chunks(task * out_plane))
             .for_each(|((dx, argmax), dy)| {
-                for ((dx, argmax), dy) in dx.chunks_exact_mut(in_plane).zip(argmax.chunks_exact(out_plane)).zip(dy.chunks_exact(out_plane)) {
+                for ((dx, argmax), dy) in
+                    dx.chunks_exact_mut(in_plane).zip(argmax.chunks_exact(out_plane)).zip(dy.chunks_exact(out_plane))
+                {
                     maxpool_backward(dy, argmax, dx);
                 }
             });

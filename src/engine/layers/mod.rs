@@ -97,4 +97,7 @@ pub trait Layer: Send {
 
     /// For gradient checks: reuse the last dropout mask instead of drawing a new one.
     fn freeze_randomness(&mut self, _frozen: bool) {}
+
+    /// Replaces the layer's random stream (dropout), e.g. at the start of each epoch.
+    fn set_rng(&mut self, _rng: crate::engine::rng::Rng) {}
 }

@@ -20,12 +20,22 @@ fn shape_text(shape: &[usize]) -> String {
 }
 
 /// Builds one layer for an input of `shape`, or says why it cannot follow.
-fn build_layer(layer: &LayerSpec, shape: &[usize], init: Init, init_rng: &mut Rng, seed: u64, index: usize) -> Result<Box<dyn Layer>, String> {
+fn build_layer(
+    layer: &LayerSpec,
+    shape: &[usize],
+    init: Init,
+    init_rng: &mut Rng,
+    seed: u64,
+    index: usize,
+) -> Result<Box<dyn Layer>, String> {
     let image = |what: &str| -> Result<(), String> {
         if shape.len() == 3 {
             Ok(())
         } else {
-            Err(format!("{what} needs an image input (channels×height×width) but gets {}; put it before 'flatten'", shape_text(shape)))
+            Err(format!(
+                "{what} needs an image input (channels×height×width) but gets {}; put it before 'flatten'",
+                shape_text(shape)
+            ))
         }
     };
     Ok(match *layer {
@@ -53,11 +63,16 @@ fn build_layer(layer: &LayerSpec, shape: &[usize], init: Init, init_rng: &mut Rn
         }
         LayerSpec::BatchNorm => Box::new(BatchNorm::new(shape)),
         LayerSpec::Relu => Box::new(Relu::new(shape)),
-        LayerSpec::Dropout(rate) => Box::new(Dropout::new(shape, rate, Rng::stream(seed, Purpose::Dropout, index as u64))),
+        LayerSpec::Dropout(rate) => {
+            Box::new(Dropout::new(shape, rate, Rng::stream(seed, Purpose::Dropout, index as u64)))
+        }
         LayerSpec::Flatten => Box::new(Flatten::new(shape)),
         LayerSpec::Dense(units) => {
             if shape.len() != 1 {
-                return Err(format!("a dense layer needs a flat input but gets {}; add 'flatten' before it", shape_text(shape)));
+                return Err(format!(
+                    "a dense layer needs a flat input but gets {}; add 'flatten' before it",
+                    shape_text(shape)
+                ));
             }
             Box::new(Dense::new(shape[0], units, init, init_rng))
         }
@@ -66,17 +81,31 @@ fn build_layer(layer: &LayerSpec, shape: &[usize], init: Init, init_rng: &mut Rn
 
 impl Sequential {
     /// Builds the network of `spec` for samples of `input_shape` (C, H, W) and `classes` outputs.
-    pub fn from_spec(name: &str, spec: &str, input_shape: &[usize], classes: usize, init: Init, seed: u64) -> Result<Sequential, SpecError> {
+    pub fn from_spec(
+        name: &str,
+        spec: &str,
+        input_shape: &[usize],
+        classes: usize,
+        init: Init,
+        seed: u64,
+    ) -> Result<Sequential, SpecError> {
         let tokens = parse_spec(spec)?;
         let mut init_rng = Rng::stream(seed, Purpose::Init, 0);
         let mut shape = input_shape.to_vec();
         let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(tokens.len());
         for (i, (token, layer)) in tokens.iter().enumerate() {
-            let built = build_layer(layer, &shape, init, &mut init_rng, seed, i)
-                .map_err(|message| SpecError { position: i + 1, token: token.clone(), message })?;
+            let built = build_layer(layer, &shape, init, &mut init_rng, seed, i).map_err(|message| SpecError {
+                position: i + 1,
+                token: token.clone(),
+                message,
+            })?;
             shape = built.out_shape();
             if shape.contains(&0) {
-                return Err(SpecError { position: i + 1, token: token.clone(), message: "the output would be empty".into() });
+                return Err(SpecError {
+                    position: i + 1,
+                    token: token.clone(),
+                    message: "the output would be empty".into(),
+                });
             }
             layers.push(built);
         }
@@ -85,7 +114,10 @@ impl Sequential {
             return Err(SpecError {
                 position,
                 token,
-                message: format!("the network must end with dense{classes} (one score per class) but its output is {}", shape_text(&shape)),
+                message: format!(
+                    "the network must end with dense{classes} (one score per class) but its output is {}",
+                    shape_text(&shape)
+                ),
             });
         }
         Ok(Sequential { name: name.to_string(), input_shape: input_shape.to_vec(), layers, activations: Vec::new() })
@@ -111,7 +143,13 @@ impl Sequential {
     /// Runs the batch through every layer and returns the logits (N, classes). In training mode
     /// the activations are kept for [`Sequential::backward`].
     pub fn forward(&mut self, x: Tensor, mode: Mode) -> &Tensor {
-        assert_eq!(x.shape[1..], self.input_shape[..], "input shape {:?} for a model of {:?}", x.shape, self.input_shape);
+        assert_eq!(
+            x.shape[1..],
+            self.input_shape[..],
+            "input shape {:?} for a model of {:?}",
+            x.shape,
+            self.input_shape
+        );
         self.activations.clear();
         self.activations.push(x);
         for layer in &mut self.layers {
@@ -173,6 +211,14 @@ impl Sequential {
     /// Multiply-adds of one sample's forward pass (convolutions and dense layers).
     pub fn forward_macs(&self) -> usize {
         self.layers.iter().map(|l| l.forward_macs()).sum()
+    }
+
+    /// Gives each dropout layer the stream of (seed, epoch, layer), so an epoch's masks do not
+    /// depend on how many epochs ran before in this process.
+    pub fn reseed_dropout(&mut self, seed: u64, epoch: u64) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            layer.set_rng(Rng::stream(seed, Purpose::Dropout, (epoch << 16) | i as u64));
+        }
     }
 
     /// For gradient checks: dropout reuses its last mask while frozen.

@@ -158,11 +158,17 @@ pub fn parse_spec(spec: &str) -> Result<Vec<(String, LayerSpec)>, SpecError> {
         .enumerate()
         .map(|(i, &token)| {
             if token.is_empty() {
-                return Err(SpecError { position: i + 1, token: String::new(), message: "empty token (two commas in a row?)".into() });
+                return Err(SpecError {
+                    position: i + 1,
+                    token: String::new(),
+                    message: "empty token (two commas in a row?)".into(),
+                });
             }
-            parse_token(token)
-                .map(|layer| (token.to_string(), layer))
-                .map_err(|message| SpecError { position: i + 1, token: token.to_string(), message })
+            parse_token(token).map(|layer| (token.to_string(), layer)).map_err(|message| SpecError {
+                position: i + 1,
+                token: token.to_string(),
+                message,
+            })
         })
         .collect()
 }
@@ -173,11 +179,12 @@ mod tests {
 
     #[test]
     fn parses_every_token_form() {
-        let layers: Vec<LayerSpec> = parse_spec("conv32k3, conv8k5s2p2,conv4k3same,pool2,pool3s2,bn,relu,drop0.5,flatten,dense10")
-            .unwrap()
-            .into_iter()
-            .map(|(_, l)| l)
-            .collect();
+        let layers: Vec<LayerSpec> =
+            parse_spec("conv32k3, conv8k5s2p2,conv4k3same,pool2,pool3s2,bn,relu,drop0.5,flatten,dense10")
+                .unwrap()
+                .into_iter()
+                .map(|(_, l)| l)
+                .collect();
         assert_eq!(
             layers,
             vec![

@@ -19,7 +19,7 @@ pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -40,7 +40,8 @@ impl Sequential {
             let name = if *count == 0 { base.clone() } else { format!("{base}_{count}") };
             *count += 1;
             let shape = layer.out_shape().iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
-            let params: usize = layer.params().iter().map(|p| p.value.len()).sum::<usize>() + layer.non_trainable_count();
+            let params: usize =
+                layer.params().iter().map(|p| p.value.len()).sum::<usize>() + layer.non_trainable_count();
             out += &format!(
                 " {:<44}{:<24}{:>12}\n",
                 format!("{name} ({})", layer.kind()),
