@@ -22,14 +22,16 @@ pub fn read_csv(path: &Path) -> Result<Dataset, DataError> {
             "the file is empty: expected a header `label,pixel1,…,pixel784` and one image per line",
         ));
     }
+    // Spreadsheet programs start UTF-8 exports with a byte-order mark; it is not part of `label`.
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
     let at_line = |line: u64, what: String| DataError::at(path, format!("line {line}: {what}"));
     // Flexible: a row with the wrong column count is ours to report, with its line.
-    let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(&bytes[..]);
+    let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(bytes);
     let mut records = reader.byte_records();
 
     let header = match records.next() {
         Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(at_line(error_line(&e), format!("unreadable CSV: {e}"))),
+        Some(Err(e)) => return Err(at_line(1, format!("unreadable CSV: {e}"))),
         None => return Err(DataError::at(path, "the file is empty")),
     };
     let shape = parse_header(&header).map_err(|what| at_line(1, what))?;
@@ -38,9 +40,10 @@ pub fn read_csv(path: &Path) -> Result<Dataset, DataError> {
 
     let mut images = Vec::new();
     let mut labels = Vec::new();
+    let mut lines = LineCounter::new(bytes);
     for record in records {
-        let record = record.map_err(|e| at_line(error_line(&e), format!("unreadable CSV: {e}")))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| at_line(lines.line_at(error_byte(&e)), format!("unreadable CSV: {e}")))?;
+        let line = lines.line_at(record.position().map_or(0, |p| p.byte()));
         if record.len() != columns {
             return Err(at_line(
                 line,
@@ -139,8 +142,35 @@ fn text(field: &[u8]) -> String {
     if s.chars().count() > 40 { format!("{}…", s.chars().take(40).collect::<String>()) } else { s.into_owned() }
 }
 
-fn error_line(e: &csv::Error) -> u64 {
-    e.position().map_or(0, |p| p.line())
+fn error_byte(e: &csv::Error) -> u64 {
+    e.position().map_or(0, |p| p.byte())
+}
+
+/// Line numbers from byte offsets, as an editor counts them: 1 + the newlines before the record.
+/// The csv crate's own count, and its record start, stop short of the blank lines it skips, so
+/// the offset is moved past them before counting.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter { bytes, offset: 0, line: 1 }
+    }
+
+    /// The line holding byte `at`; offsets must not decrease between calls (records come in
+    /// order), which keeps the whole count linear in the file size.
+    fn line_at(&mut self, at: u64) -> u64 {
+        let mut at = (at as usize).clamp(self.offset, self.bytes.len());
+        while at < self.bytes.len() && matches!(self.bytes[at], b'\n' | b'\r') {
+            at += 1;
+        }
+        self.line += self.bytes[self.offset..at].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.offset = at;
+        self.line
+    }
 }
 
 /// Writes `ds` as a Kaggle-style CSV file, atomically. Images must be square, gray or RGB, so the
