@@ -227,7 +227,7 @@ pub fn write_idx_dir(ds: &Dataset, dir: &Path, prefix: &str, gzip: bool) -> Resu
 }
 
 fn gzip_bytes(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 2), Compression::best());
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 2), Compression::default());
     encoder.write_all(bytes)?;
     encoder.finish()
 }
