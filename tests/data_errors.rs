@@ -103,6 +103,9 @@ fn csv_errors_name_the_file_the_line_and_the_problem() {
     let (p, e) = csv_error(&dir, "long-row.csv", &format!("{header}\n{good},0\n"));
     assert_eq!(e, format!("{p}: line 2: 786 columns, expected 785 (a label and 784 pixels)"));
 
+    let (p, e) = csv_error(&dir, "spaces-row.csv", &format!("{header}\n{good}\n   \n"));
+    assert_eq!(e, format!("{p}: line 3: 1 column, expected 785 (a label and 784 pixels)"));
+
     let text = format!("{header}\n{good}\n{good}\n{}\n", good.replacen(",0,0,0,0,0", ",0,0,0,0,abc", 1));
     let (p, e) = csv_error(&dir, "not-a-number.csv", &text);
     assert_eq!(e, format!("{p}: line 4: pixel5 (column 6): `abc` is not a whole number"));

@@ -106,12 +106,19 @@ fn writers_refuse_what_their_format_cannot_hold() {
         write_idx_dir(&gray, &tmp, "test", true).expect_err("prefix").to_string(),
         format!("{}: IDX prefix must be `train` or `t10k`, not `test`", tmp.display())
     );
-    let wide = Dataset { images: vec![0; 28 * 30], shape: [1, 28, 30], ..rgb };
+    let wide = Dataset { images: vec![0; 28 * 30], shape: [1, 28, 30], ..rgb.clone() };
     let csv = tmp.join("wide.csv");
     assert_eq!(
         write_csv(&wide, &csv).expect_err("not square").to_string(),
         format!("{}: CSV holds square gray or RGB images, not 1×28×30", csv.display())
     );
+    let ragged = Dataset { images: vec![0; 784 * 2 - 1], labels: vec![1, 2], shape: [1, 28, 28], ..gray };
+    let csv = tmp.join("ragged.csv");
+    assert_eq!(
+        write_csv(&ragged, &csv).expect_err("ragged").to_string(),
+        format!("{}: cannot write: the dataset has 2 labels of 1×28×28 images but 1,567 pixel bytes", csv.display())
+    );
+    assert!(write_idx_dir(&ragged, &tmp, "train", false).is_err());
     assert!(files_in(&tmp).is_empty(), "nothing written: {:?}", files_in(&tmp));
     let _ = std::fs::remove_dir_all(&tmp);
 }

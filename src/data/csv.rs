@@ -47,7 +47,13 @@ pub fn read_csv(path: &Path) -> Result<Dataset, DataError> {
         if record.len() != columns {
             return Err(at_line(
                 line,
-                format!("{} columns, expected {} (a label and {} pixels)", record.len(), columns, thousands(pixels)),
+                format!(
+                    "{} column{}, expected {} (a label and {} pixels)",
+                    thousands(record.len()),
+                    if record.len() == 1 { "" } else { "s" },
+                    thousands(columns),
+                    thousands(pixels)
+                ),
             ));
         }
         let label = match parse_whole(&record[0]) {
@@ -180,6 +186,7 @@ pub fn write_csv(ds: &Dataset, path: &Path) -> Result<(), DataError> {
     if h != w || (c != 1 && c != 3) || shape_of(ds.image_size()) != Some(ds.shape) {
         return Err(DataError::at(path, format!("CSV holds square gray or RGB images, not {}", ds.shape_text())));
     }
+    ds.check_sizes(path)?;
     let pixels = ds.image_size();
     // Numbers 0–255 never need quoting, so rows are built directly: the csv crate would cost an
     // allocation per field on 47 million fields.

@@ -199,6 +199,7 @@ pub fn write_idx_dir(ds: &Dataset, dir: &Path, prefix: &str, gzip: bool) -> Resu
             format!("IDX images hold one channel, but the dataset's images are {}", ds.shape_text()),
         ));
     }
+    ds.check_sizes(dir)?;
     let fits = |v: usize| u32::try_from(v).map_err(|_| DataError::at(dir, format!("{v} is too large for IDX")));
     let mut images = Vec::with_capacity(IMAGES_HEADER + ds.images.len());
     for v in [IMAGES_MAGIC, fits(ds.len())?, fits(rows)?, fits(cols)?] {

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use super::cifar::{holds_cifar, read_cifar_batch, read_cifar_test, read_cifar_train};
 use super::csv::read_csv;
 use super::file::read_prefix;
-use super::idx::{IMAGES_MAGIC, LABELS_MAGIC, find_in, images_name, labels_beside, read_idx, read_idx_dir};
+use super::idx::{
+    IMAGES_MAGIC, LABELS_MAGIC, find_in, images_name, labels_beside, labels_name, read_idx, read_idx_dir,
+};
 use super::locate::locate_fashion_mnist;
 use super::{DataError, Dataset};
 
@@ -150,7 +152,7 @@ fn read_dir(dir: &Path, split: Split) -> Result<Dataset, DataError> {
                 Split::Test => "test",
             },
             images_name(prefix),
-            super::idx::labels_name(prefix),
+            labels_name(prefix),
             split.csv_name()
         ),
     ))

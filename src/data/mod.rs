@@ -110,6 +110,24 @@ impl Dataset {
         counts
     }
 
+    /// Writers call this first: a hand-built dataset whose pixel count disagrees with its labels
+    /// and shape would otherwise be written as a corrupt file (or panic part-way).
+    pub(crate) fn check_sizes(&self, path: &std::path::Path) -> Result<(), DataError> {
+        let expected = self.len().checked_mul(self.image_size());
+        if expected != Some(self.images.len()) {
+            return Err(DataError::at(
+                path,
+                format!(
+                    "cannot write: the dataset has {} labels of {} images but {} pixel bytes",
+                    thousands(self.len()),
+                    self.shape_text(),
+                    thousands(self.images.len())
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The shape as people write it: `1×28×28`.
     pub fn shape_text(&self) -> String {
         let [c, h, w] = self.shape;
