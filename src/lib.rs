@@ -5,4 +5,5 @@
 //! of files or the command line.
 
 pub mod engine;
+pub mod data;
 pub mod cli;
