@@ -28,6 +28,7 @@ fn random(shape: &[usize], rng: &mut Rng) -> Tensor {
 }
 
 fn conv_layers(c: &mut Criterion) {
+    fashion_cnn::engine::parallel::keep_freed_memory();
     let mut rng = Rng::new(1);
     for (name, shape, filters) in SEED002_CONVS {
         let first = shape[0] == 1;
@@ -67,6 +68,7 @@ fn conv_layers(c: &mut Criterion) {
 }
 
 fn seed002_train_step(c: &mut Criterion) {
+    fashion_cnn::engine::parallel::keep_freed_memory();
     let mut rng = Rng::new(2);
     let batch = 64;
     let mut model =

@@ -1,9 +1,12 @@
 //! fashion-cnn: a convolutional-network engine written from scratch for the CPU, and the
 //! command-line trainer built on it.
 //!
-//! `engine` is the numeric core (tensors, kernels, layers, models, optimizers); it knows nothing
-//! of files or the command line.
+//! Dependencies point one way: `engine` (tensors, kernels, layers, models, optimizers) knows
+//! nothing of files or the command line; `data` (readers, writers, locating the dataset) knows
+//! nothing of the engine; `train` joins them; `io` saves models; `cli` sits on top.
 
-pub mod engine;
-pub mod data;
 pub mod cli;
+pub mod data;
+pub mod engine;
+pub mod io;
+pub mod train;

@@ -1,6 +1,9 @@
 //! The command line: one file per subcommand, no numerics here.
 
+pub mod eval;
+pub mod predict;
 pub mod summary;
+pub mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +22,12 @@ pub struct Cli {
 pub enum Command {
     /// Print a network's layers, output shapes and parameter counts.
     Summary(summary::SummaryArgs),
+    /// Train a network and keep the model, history and reports in a run folder.
+    Train(Box<train::TrainArgs>),
+    /// Evaluate a trained run on a test set: accuracy, per-class metrics, confusion matrix.
+    Eval(eval::EvalArgs),
+    /// Classify your own PNG/JPEG images or dataset images with a trained run.
+    Predict(predict::PredictArgs),
 }
 
 /// Runs the parsed command; errors come back as one message for `main` to print.
@@ -35,5 +44,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
     }
     match cli.command {
         Command::Summary(args) => summary::run(args),
+        Command::Train(args) => train::run(*args),
+        Command::Eval(args) => eval::run(args),
+        Command::Predict(args) => predict::run(args),
     }
 }

@@ -1,0 +1,3 @@
+//! Saving and loading models and checkpoints.
+
+pub mod checkpoint;

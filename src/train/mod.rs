@@ -1,0 +1,7 @@
+//! Training: batches, the epoch loop, evaluation, metrics, the run folder.
+
+pub mod batch;
+pub mod evaluate;
+pub mod metrics;
+pub mod run;
+pub mod trainer;
