@@ -7,6 +7,16 @@ pub mod train;
 
 use clap::{Parser, Subcommand};
 
+/// `train`'s arguments with every default, for a bare `fashion-cnn`.
+fn default_train_args() -> train::TrainArgs {
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        inner: train::TrainArgs,
+    }
+    Wrapper::parse_from(["fashion-cnn"]).inner
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "fashion-cnn", version, about = "Train small CNNs on the CPU and fix mislabeled training images")]
 pub struct Cli {
@@ -14,8 +24,9 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub threads: Option<usize>,
 
+    /// With no command at all, `train` runs with its defaults.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -42,7 +53,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
             .build_global()
             .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
     }
-    match cli.command {
+    let command = match cli.command {
+        Some(command) => command,
+        None => Command::Train(Box::new(default_train_args())),
+    };
+    match command {
         Command::Summary(args) => summary::run(args),
         Command::Train(args) => train::run(*args),
         Command::Eval(args) => eval::run(args),
