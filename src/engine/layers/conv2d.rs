@@ -12,6 +12,11 @@ use crate::engine::kernels::elementwise::{add_bias, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
 use crate::engine::kernels::im2col::{ConvGeometry, col2im, im2col};
 use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch};
+
+/// Aim for at least this many GEMM columns (samples × output pixels) per task.
+const COLUMNS_PER_TASK: usize = 768;
+/// But no more samples per task than this, so a batch of 64 still feeds two or more threads.
+const MAX_SAMPLES_PER_TASK: usize = 32;
 use crate::engine::rng::Rng;
 use crate::engine::tensor::Tensor;
 use rayon::prelude::*;
@@ -70,6 +75,13 @@ impl Conv2d {
     /// Multiply-adds per sample of the forward pass.
     pub fn macs(&self) -> usize {
         self.out_channels * self.geometry.patch_len() * self.geometry.out_pixels()
+    }
+
+    /// Samples per rayon task and per GEMM: a fixed function of the layer's shape, never of the
+    /// thread count (determinism). Small outputs (3×3 in `seed002`'s last conv) get more
+    /// samples so the GEMM is wide enough to run near peak.
+    fn samples_per_task(&self) -> usize {
+        COLUMNS_PER_TASK.div_ceil(self.geometry.out_pixels()).clamp(SAMPLES_PER_TASK, MAX_SAMPLES_PER_TASK)
     }
 
     fn uses_direct_kernel(&self) -> bool {
@@ -200,27 +212,29 @@ impl Layer for Conv2d {
         let mut shape = vec![x.batch()];
         shape.extend(self.out_shape());
         let mut y = Tensor::zeros(&shape);
+        let task = self.samples_per_task();
         let this = &*self;
         y.data
-            .par_chunks_mut(SAMPLES_PER_TASK * out_len)
-            .zip(x.data.par_chunks(SAMPLES_PER_TASK * in_len))
+            .par_chunks_mut(task * out_len)
+            .zip(x.data.par_chunks(task * in_len))
             .for_each(|(y, x)| this.forward_chunk(x, y));
         y
     }
 
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
         let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
-        let chunks = x.batch().div_ceil(SAMPLES_PER_TASK);
+        let task = self.samples_per_task();
+        let chunks = x.batch().div_ceil(task);
         let mut dx = want_dx.then(|| Tensor::zeros(&x.shape));
         let dx_chunks: Vec<Option<&mut [f32]>> = match dx.as_mut() {
-            Some(dx) => dx.data.chunks_mut(SAMPLES_PER_TASK * in_len).map(Some).collect(),
+            Some(dx) => dx.data.chunks_mut(task * in_len).map(Some).collect(),
             None => (0..chunks).map(|_| None).collect(),
         };
         let this = &*self;
         let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
             .into_par_iter()
-            .zip(x.data.par_chunks(SAMPLES_PER_TASK * in_len))
-            .zip(dy.data.par_chunks(SAMPLES_PER_TASK * out_len))
+            .zip(x.data.par_chunks(task * in_len))
+            .zip(dy.data.par_chunks(task * out_len))
             .map(|((dx, x), dy)| this.backward_chunk(x, dy, dx))
             .collect();
         let (dweights, dbiases): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
