@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, no numerics here.
 
+pub mod cv;
 pub mod eval;
 pub mod predict;
 pub mod summary;
@@ -39,6 +40,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Classify your own PNG/JPEG images or dataset images with a trained run.
     Predict(predict::PredictArgs),
+    /// k-fold cross-validation (all folds, or one with --fold I; `cv merge DIR` combines them).
+    #[command(args_conflicts_with_subcommands = true)]
+    Cv(Box<cv::CvArgs>),
 }
 
 /// Runs the parsed command; errors come back as one message for `main` to print.
@@ -62,5 +66,6 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Train(args) => train::run(*args),
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Cv(args) => cv::run(*args),
     }
 }

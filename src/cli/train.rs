@@ -87,6 +87,30 @@ pub struct TrainArgs {
     pub resume: Option<PathBuf>,
 }
 
+/// The architecture (name, spec) and training settings the flags ask for.
+pub fn config_from_args(args: &TrainArgs) -> Result<(String, String, TrainConfig), String> {
+    let (name, spec) = resolve_architecture(
+        Some(args.preset.as_deref().unwrap_or("seed002")).filter(|_| args.arch.is_none()),
+        args.arch.as_deref(),
+    )?;
+    let training = TrainConfig {
+        epochs: args.epochs.unwrap_or(10),
+        batch_size: args.batch_size,
+        optimizer: args.optimizer.clone(),
+        momentum: args.momentum,
+        lr: args.lr,
+        schedule: args.schedule.clone(),
+        weight_decay: args.weight_decay,
+        label_smoothing: args.label_smoothing,
+        val_split: args.val_split,
+        seed: args.seed,
+        augment: Augment { hflip: args.hflip, vflip: args.vflip, shift: args.shift, erase: args.erase },
+        normalization: parse_normalization(&args.normalize)?,
+    };
+    validate(&training)?;
+    Ok((name, spec, training))
+}
+
 fn parse_normalization(text: &str) -> Result<Normalization, String> {
     if text == "scale" {
         return Ok(Normalization::SCALE);
@@ -101,7 +125,7 @@ fn parse_normalization(text: &str) -> Result<Normalization, String> {
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC, from the civil-from-days algorithm (no date crate needed).
-fn timestamp() -> String {
+pub fn timestamp() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
     let z = days + 719_468;
@@ -117,12 +141,32 @@ fn timestamp() -> String {
 }
 
 /// Prints progress: a live bar on a terminal, one line per epoch otherwise.
-struct Progress {
+pub struct Progress {
     bar: Option<ProgressBar>,
     epochs: usize,
 }
 
 impl Progress {
+    /// A live bar when stderr is a terminal, plain lines otherwise.
+    pub fn new(epochs: usize) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}  {per_sec}  ETA {eta}")
+                    .unwrap()
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Progress { bar, epochs }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
     fn line(&self, r: &EpochRecord) -> String {
         let mut s =
             format!("epoch {:>3}/{}  loss {:.4}  acc {:6.2}%", r.epoch, self.epochs, r.loss, 100.0 * r.accuracy);
@@ -171,24 +215,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
             (dir.clone(), info, true)
         }
         None => {
-            let (name, spec) = resolve_architecture(
-                Some(args.preset.as_deref().unwrap_or("seed002")).filter(|_| args.arch.is_none()),
-                args.arch.as_deref(),
-            )?;
-            let training = TrainConfig {
-                epochs: args.epochs.unwrap_or(10),
-                batch_size: args.batch_size,
-                optimizer: args.optimizer.clone(),
-                momentum: args.momentum,
-                lr: args.lr,
-                schedule: args.schedule.clone(),
-                weight_decay: args.weight_decay,
-                label_smoothing: args.label_smoothing,
-                val_split: args.val_split,
-                seed: args.seed,
-                augment: Augment { hflip: args.hflip, vflip: args.vflip, shift: args.shift, erase: args.erase },
-                normalization: parse_normalization(&args.normalize)?,
-            };
+            let (name, spec, training) = config_from_args(&args)?;
             let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("{name}-{}", timestamp())));
             let info = ModelInfo {
                 format: FORMAT.into(),
@@ -253,25 +280,14 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     if train_indices.is_empty() {
         return Err(format!("--val-split {} leaves no training images", cfg.val_split));
     }
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}  {per_sec}  ETA {eta}")
-                .unwrap()
-                .progress_chars("=> "),
-        );
-        bar
-    });
-    let mut progress = Progress { bar, epochs: cfg.epochs };
+    let mut progress = Progress::new(cfg.epochs);
     save_model_files(&dir, &mut state, &info)?;
     let mut after_epoch = |state: &mut TrainState| -> Result<(), String> {
         save_checkpoint(&dir, state)?;
         write_history(&dir, &state.history)
     };
     train(&mut state, &cfg, &train_set, &train_indices, &val_indices, &mut progress, &mut after_epoch)?;
-    if let Some(bar) = &progress.bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
 
     save_model_files(&dir, &mut state, &info)?;
     write_misclassified(&dir, &state.misclassified, &info.class_names)?;
@@ -308,7 +324,7 @@ fn save_model_files(dir: &Path, state: &mut TrainState, info: &ModelInfo) -> Res
     save_model(dir, &mut state.model, info)
 }
 
-fn validate(cfg: &TrainConfig) -> Result<(), String> {
+pub fn validate(cfg: &TrainConfig) -> Result<(), String> {
     if cfg.epochs == 0 {
         return Err("--epochs must be at least 1".into());
     }
