@@ -5,6 +5,8 @@
 //! column per output pixel. Several samples share one matrix side by side (leading dimension
 //! `ld`, this sample's first column `col0`) so one GEMM covers a chunk of the batch.
 
+use super::elementwise::add_assign;
+
 /// The shapes of one 2-D convolution (square kernel, equal stride and padding on both axes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
@@ -112,8 +114,13 @@ pub fn col2im(cols: &[f32], ld: usize, col0: usize, g: &ConvGeometry, dx: &mut [
                     let Some(iy) = g.source(oy, ky, g.height) else { continue };
                     let src = &in_row[oy * ow + valid.start..oy * ow + valid.end];
                     let dst_row = &mut plane[iy * g.width..(iy + 1) * g.width];
-                    for (j, &v) in src.iter().enumerate() {
-                        dst_row[first_ix + j * g.stride] += v;
+                    if g.stride == 1 {
+                        // Rows are short (11 values in seed002): one SIMD add with a masked tail.
+                        add_assign(&mut dst_row[first_ix..first_ix + src.len()], src);
+                    } else {
+                        for (j, &v) in src.iter().enumerate() {
+                            dst_row[first_ix + j * g.stride] += v;
+                        }
                     }
                 }
             }
