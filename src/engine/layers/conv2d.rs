@@ -138,7 +138,7 @@ impl Conv2d {
         });
     }
 
-    /// Returns this chunk's (dW, db) and writes its dx when asked.
+    /// Returns this chunk's (dW, db) and adds its dx, when asked, into `dx` (zeroed by the caller).
     fn backward_chunk(&self, x: &[f32], dy: &[f32], dx: Option<&mut [f32]>) -> (Vec<f32>, Vec<f32>) {
         let g = &self.geometry;
         let (pixels, patch, oc) = (g.out_pixels(), g.patch_len(), self.out_channels);
@@ -172,7 +172,6 @@ impl Conv2d {
                 if let Some(dx) = dx {
                     let dcols = cols; // the patches are no longer needed: reuse the buffer
                     sgemm(Op::T, Op::N, patch, ld, oc, 1.0, &self.weight.value, patch, dy_matrix, ld, 0.0, dcols, ld);
-                    dx.fill(0.0);
                     for (i, dx) in dx.chunks_exact_mut(g.in_len()).enumerate() {
                         col2im(dcols, ld, i * pixels, g, dx);
                     }
