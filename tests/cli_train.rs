@@ -152,3 +152,36 @@ fn eval_and_predict_use_the_saved_model() {
     assert_eq!(code, 1);
     assert!(stderr.starts_with(&format!("error: cannot read image {}", text.display())), "{stderr}");
 }
+
+#[test]
+fn every_kernel_path_trains_the_same_network_to_the_same_figures() {
+    // The whole engine (not just each kernel) on the scalar, AVX2 and AVX-512 paths: the paths
+    // differ only in rounding, so one epoch ends at nearly the same loss and accuracy.
+    let mut results = Vec::new();
+    for path in ["scalar", "avx2", "avx512"] {
+        if fashion_cnn::engine::kernels::SimdPath::from_env_value(Some(path)).is_err() {
+            println!("{path}: not supported by this CPU, skipped");
+            continue;
+        }
+        let dir = temp_dir(&format!("path-{path}"));
+        let out = Command::new(env!("CARGO_BIN_EXE_fashion-cnn"))
+            .env("FASHION_CNN_SIMD", path)
+            .args(["train", "--train", SAMPLE, "--epochs", "1", "--seed", "5", "--out", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{path}: {}", String::from_utf8_lossy(&out.stderr));
+        let metrics = json(&dir.join("metrics.json"));
+        assert_eq!(metrics["kernels"], path);
+        let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+        let loss: f64 = history.lines().nth(1).unwrap().split(',').nth(2).unwrap().parse().unwrap();
+        let accuracy = metrics["test_accuracy"].as_f64().unwrap();
+        println!("{path}: epoch-1 loss {loss:.6}, test accuracy {accuracy:.4}");
+        results.push((path, loss, accuracy));
+    }
+    assert!(!results.is_empty());
+    let (_, loss0, acc0) = results[0];
+    for &(path, loss, accuracy) in &results[1..] {
+        assert!((loss - loss0).abs() < 1e-3 * loss0, "{path}: loss {loss} vs scalar {loss0}");
+        assert!((accuracy - acc0).abs() <= 0.02, "{path}: accuracy {accuracy} vs scalar {acc0}");
+    }
+}
