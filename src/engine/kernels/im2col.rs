@@ -5,7 +5,7 @@
 //! column per output pixel. Several samples share one matrix side by side (leading dimension
 //! `ld`, this sample's first column `col0`) so one GEMM covers a chunk of the batch.
 
-use super::elementwise::add_assign;
+use super::elementwise::{add_assign, copy};
 
 /// The shapes of one 2-D convolution (square kernel, equal stride and padding on both axes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +82,7 @@ pub fn im2col(x: &[f32], g: &ConvGeometry, cols: &mut [f32], ld: usize, col0: us
                     dst[valid.end..].fill(0.0);
                     let first_ix = valid.start * g.stride + kx - g.pad;
                     if g.stride == 1 {
-                        dst[valid.clone()].copy_from_slice(&src_row[first_ix..first_ix + valid.len()]);
+                        copy(&src_row[first_ix..first_ix + valid.len()], &mut dst[valid.clone()]);
                     } else {
                         for (j, d) in dst[valid.clone()].iter_mut().enumerate() {
                             *d = src_row[first_ix + j * g.stride];
