@@ -1,20 +1,8 @@
 //! The binary, spawned as a user runs it.
 
-use std::process::Command;
+mod common;
 
-fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fashion-cnn"));
-    cmd.args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use common::cli::run_with_env as run;
 
 #[test]
 fn summary_prints_layers_shapes_and_totals() {

@@ -1,18 +1,13 @@
 //! Every kind of bad data given to `train` exits non-zero with the data layer's message (whose
 //! exact wording `tests/data_errors.rs` pins down), never a panic.
 
+mod common;
+
+use common::cli::{run, temp_dir};
 use fashion_cnn::data::load_pair;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const SAMPLE_TEST: &str = "data/fashion-mnist-sample/fashion-mnist_test.csv";
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-cnn-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn header() -> String {
     std::iter::once("label".to_string()).chain((1..=784).map(|j| format!("pixel{j}"))).collect::<Vec<_>>().join(",")
@@ -28,20 +23,17 @@ fn idx(magic: u32, dims: &[u32], payload: usize) -> Vec<u8> {
     b
 }
 
+fn path(p: &Path) -> &str {
+    p.to_str().expect("temp paths are UTF-8")
+}
+
 /// `train --train TRAIN --test TEST` must fail with exactly the library's message for the pair.
 fn assert_refused(train: &Path, test: &Path) {
     let expected = load_pair(Some(train), Some(test), None).expect_err("bad data must be refused").to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_fashion-cnn"))
-        .args(["train", "--epochs", "1", "--train"])
-        .arg(train)
-        .arg("--test")
-        .arg(test)
-        .arg("--out")
-        .arg(train.with_extension("run"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{}: {stderr}", train.display());
+    let out_dir = train.with_extension("run");
+    let args = ["train", "--epochs", "1", "--train", path(train), "--test", path(test), "--out", path(&out_dir)];
+    let (code, _, stderr) = run(&args);
+    assert_eq!(code, 1, "{}: {stderr}", train.display());
     assert_eq!(stderr, format!("error: {expected}\n"));
     // The message names the file at fault: the one given, or the labels file beside it.
     let named = [train, test, train.parent().unwrap()].iter().any(|p| expected.contains(&p.display().to_string()));

@@ -1,25 +1,11 @@
 //! `train`, `eval`, `predict` and `--resume`, spawned as a user runs them, on the `data/` sample.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use common::cli::{run, run_with_env, temp_dir};
+use std::path::Path;
 
 const SAMPLE: &str = "data/fashion-mnist-sample";
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fashion-cnn")).args(args).output().expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-cnn-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -164,12 +150,9 @@ fn every_kernel_path_trains_the_same_network_to_the_same_figures() {
             continue;
         }
         let dir = temp_dir(&format!("path-{path}"));
-        let out = Command::new(env!("CARGO_BIN_EXE_fashion-cnn"))
-            .env("FASHION_CNN_SIMD", path)
-            .args(["train", "--train", SAMPLE, "--epochs", "1", "--seed", "5", "--out", dir.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{path}: {}", String::from_utf8_lossy(&out.stderr));
+        let args = ["train", "--train", SAMPLE, "--epochs", "1", "--seed", "5", "--out", dir.to_str().unwrap()];
+        let (code, _, stderr) = run_with_env(&args, &[("FASHION_CNN_SIMD", path)]);
+        assert_eq!(code, 0, "{path}: {stderr}");
         let metrics = json(&dir.join("metrics.json"));
         assert_eq!(metrics["kernels"], path);
         let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();

@@ -149,7 +149,7 @@ fn relu_backward() {
 
 #[test]
 fn copy() {
-    check_map1("copy", |p, x, out| elementwise::copy_on(p, x, out));
+    check_map1("copy", elementwise::copy_on);
 }
 
 #[test]

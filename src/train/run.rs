@@ -45,9 +45,10 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String>
 }
 
 pub fn save_model(dir: &Path, model: &mut Sequential, info: &ModelInfo) -> Result<(), String> {
+    // One metadata key only: safetensors writes the map in hash order, and more than one key
+    // would make identical models differ byte for byte.
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
-    meta.insert("spec".to_string(), info.spec.clone());
     save_safetensors(&dir.join("model.safetensors"), &model_tensors(model), meta)?;
     write_json(&dir.join("model.json"), info)
 }
