@@ -33,8 +33,9 @@ pub struct Tile<'a> {
 const GRID_SCALE: usize = 3;
 /// Enlargement of a single image: 28×28 becomes 280×280.
 const SINGLE_SCALE: usize = 10;
-/// Cells are at least this wide so that "Ankle boot 99.9%" fits under a 28×28 image.
-const MIN_CAPTION_WIDTH: usize = 150;
+/// Cells are at least this wide so that the longest Fashion-MNIST captions ("true: T-shirt/top",
+/// "pred: T-shirt/top 100%") fit under a 28×28 image.
+const MIN_CAPTION_WIDTH: usize = 160;
 const MARGIN: usize = 12;
 const PAD: usize = 8;
 const TITLE_HEIGHT: usize = 40;

@@ -8,11 +8,12 @@
 //! DejaVu Sans file shipped in `assets/fonts/` and compiled into the binary: a machine with no
 //! fonts installed (a server, a container, CI) draws the same pictures as a desktop.
 //!
-//! One picture per file: [`history`], [`confusion`], [`grid`] (image grids and single images),
-//! [`pie`]; [`preview`] is the terminal rendering; [`canvas`] holds what they share and [`text`]
+//! One picture per file: [`history`], [`confusion`], [`grid`] (image grids and single images,
+//! with [`captions`] for predictions), [`pie`]; [`preview`] is the terminal rendering; [`canvas`] holds what they share and [`text`]
 //! draws their words.
 
 pub mod canvas;
+pub mod captions;
 pub mod confusion;
 pub mod grid;
 pub mod history;
@@ -20,6 +21,7 @@ pub mod pie;
 pub mod preview;
 pub mod text;
 
+pub use captions::{grid_columns, misclassified_tile, prediction_tile};
 pub use confusion::confusion_png;
 pub use grid::{NEUTRAL, RIGHT, Tile, WRONG, grid_size, image_grid_png, single_image_png};
 pub use history::history_png;
