@@ -71,7 +71,7 @@ fn writes_both_pies_and_the_sample_grid_into_the_out_folder() {
     for p in pie.pixels() {
         *by_color.entry(p.0).or_default() += 1;
     }
-    let areas: Vec<usize> = (0..10).map(|c| slice_color(c)).map(|(r, g, b)| by_color[&[r, g, b]]).collect();
+    let areas: Vec<usize> = (0..10).map(slice_color).map(|(r, g, b)| by_color[&[r, g, b]]).collect();
     let total: usize = areas.iter().sum();
     for (c, &area) in areas.iter().enumerate() {
         let share = area as f64 / total as f64;

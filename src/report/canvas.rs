@@ -53,7 +53,7 @@ impl Canvas {
 
     /// Sets one pixel; points outside the canvas are ignored, as plotters does.
     pub fn put(&mut self, x: i64, y: i64, rgb: [u8; 3]) {
-        if x >= 0 && y >= 0 && (x as u32) < self.width && (y as u32) < self.height {
+        if x >= 0 && y >= 0 && x < i64::from(self.width) && y < i64::from(self.height) {
             let at = (y as usize * self.width as usize + x as usize) * 3;
             self.pixels[at..at + 3].copy_from_slice(&rgb);
         }

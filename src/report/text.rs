@@ -127,7 +127,7 @@ impl Canvas {
 
     /// Mixes `color` into pixel (`x`, `y`) by `alpha` (0 leaves it, 1 replaces it).
     fn blend(&mut self, x: i64, y: i64, color: (u8, u8, u8), alpha: f32) {
-        if alpha <= 0.0 || x < 0 || y < 0 || x as u32 >= self.width || y as u32 >= self.height {
+        if alpha <= 0.0 || x < 0 || y < 0 || x >= i64::from(self.width) || y >= i64::from(self.height) {
             return;
         }
         let at = (y as usize * self.width as usize + x as usize) * 3;
