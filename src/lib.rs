@@ -3,10 +3,12 @@
 //!
 //! Dependencies point one way: `engine` (tensors, kernels, layers, models, optimizers) knows
 //! nothing of files or the command line; `data` (readers, writers, locating the dataset) knows
-//! nothing of the engine; `train` joins them; `io` saves models; `cli` sits on top.
+//! nothing of the engine; `train` joins them; `io` saves models; `report` draws pictures of data
+//! and results; `cli` sits on top.
 
 pub mod cli;
 pub mod data;
 pub mod engine;
 pub mod io;
+pub mod report;
 pub mod train;

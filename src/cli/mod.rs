@@ -2,6 +2,7 @@
 
 pub mod cv;
 pub mod eval;
+pub mod explore;
 pub mod predict;
 pub mod summary;
 pub mod train;
@@ -32,6 +33,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Look at a dataset: counts per class, distribution pies, random samples, one image by index.
+    Explore(explore::ExploreArgs),
     /// Print a network's layers, output shapes and parameter counts.
     Summary(summary::SummaryArgs),
     /// Train a network and keep the model, history and reports in a run folder.
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         None => Command::Train(Box::new(default_train_args())),
     };
     match command {
+        Command::Explore(args) => explore::run(args),
         Command::Summary(args) => summary::run(args),
         Command::Train(args) => train::run(*args),
         Command::Eval(args) => eval::run(args),
