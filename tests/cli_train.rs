@@ -46,6 +46,27 @@ fn one_epoch_writes_every_run_file_with_sane_contents() {
     assert!(row[2] > 0.0 && row[2] < 2.5, "loss {}", row[2]);
     assert!(row[3] > 0.3 && row[5] > 0.3, "accuracy {} val accuracy {}", row[3], row[5]);
 
+    // The pictures and the one-page report (their contents are checked in tests/report_*.rs).
+    for (picture, (width, height)) in [("history.png", (1200, 500)), ("confusion_matrix.png", (1000, 960))] {
+        assert_eq!(image::image_dimensions(dir.join(picture)).unwrap(), (width, height), "{picture}");
+    }
+    for picture in ["predictions.png", "misclassified.png"] {
+        let (width, height) = image::image_dimensions(dir.join(picture)).unwrap();
+        assert!(width > 500 && height > 500, "{picture} is {width}×{height}");
+    }
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    for part in [
+        "## Model",
+        "Total params: 93,322",
+        "| test accuracy |",
+        "| Ankle boot |",
+        "![Training history](history.png)",
+        "![Confusion matrix (test set)](confusion_matrix.png)",
+        "(misclassified.png)",
+    ] {
+        assert!(report.contains(part), "report.md lacks {part:?}");
+    }
+
     let metrics = json(&dir.join("metrics.json"));
     for key in ["test_accuracy", "test_loss", "params", "epochs", "train_seconds", "train_images_per_sec"] {
         assert!(metrics.get(key).is_some(), "metrics.json lacks {key}");

@@ -2,8 +2,9 @@
 //! trained model on a test set; writes `eval.json` into the run folder.
 
 use crate::data::load_pair;
+use crate::report::run_report::{write_evaluation_pictures, write_report};
 use crate::train::evaluate::evaluate;
-use crate::train::run::load_model;
+use crate::train::run::{load_model, read_history};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -14,6 +15,9 @@ pub struct EvalArgs {
     /// Test data (default: the test set the run was trained with).
     #[arg(long)]
     pub test: Option<PathBuf>,
+    /// Fill predictions.png with wrong predictions only.
+    #[arg(long)]
+    pub errors_only: bool,
 }
 
 pub fn run(args: EvalArgs) -> Result<(), String> {
@@ -49,6 +53,14 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     crate::data::write_atomic(&path, format!("{text}\n").as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    println!("wrote {}", path.display());
+    write_evaluation_pictures(&args.run, &test, &e, args.errors_only)?;
+    if let Ok(history) = read_history(&args.run) {
+        write_report(&args.run, &info, &model.summary(), &history, e.accuracy, e.loss, &per_class)?;
+    }
+    println!(
+        "wrote {}, confusion_matrix.png, predictions.png and report.md in {}/",
+        path.display(),
+        args.run.display()
+    );
     Ok(())
 }

@@ -3,6 +3,7 @@
 use crate::data::load_pair;
 use crate::engine::kernels::softmax::softmax_cross_entropy;
 use crate::engine::tensor::Tensor;
+use crate::report::{terminal_preview, use_color};
 use crate::train::run::{ModelInfo, load_model};
 use clap::Args;
 use image::imageops::FilterType;
@@ -24,6 +25,9 @@ pub struct PredictArgs {
     /// How many classes to show.
     #[arg(long, default_value_t = 3)]
     pub top: usize,
+    /// Also show each image, as the model sees it, in the terminal.
+    #[arg(long)]
+    pub preview: bool,
 }
 
 /// Decodes an image file, applies its EXIF orientation, and returns it as model pixels (0–255,
@@ -129,7 +133,11 @@ pub fn run(args: PredictArgs) -> Result<(), String> {
             names.push(format!("{} #{i} (labelled {})", args.split, info.class_names[data.labels[i] as usize]));
         }
     }
-    for (name, p) in names.iter().zip(probabilities(&mut model, &info, &images)) {
+    let color = use_color();
+    for ((name, p), image) in names.iter().zip(probabilities(&mut model, &info, &images)).zip(&images) {
+        if args.preview {
+            print!("{}", terminal_preview(image, shape, color));
+        }
         println!("{name}: {}", top_k(&p, args.top.max(1), &info.class_names));
     }
     Ok(())

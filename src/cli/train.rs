@@ -6,6 +6,9 @@ use crate::engine::init::Init;
 use crate::engine::kernels::simd_path;
 use crate::engine::model::Sequential;
 use crate::engine::optim::{Optimizer, OptimizerKind, Schedule};
+use crate::report::run_report::{
+    write_evaluation_pictures, write_history_picture, write_misclassified_picture, write_report,
+};
 use crate::train::batch::{Augment, Normalization};
 use crate::train::evaluate::evaluate;
 use crate::train::run::{
@@ -284,7 +287,8 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     save_model_files(&dir, &mut state, &info)?;
     let mut after_epoch = |state: &mut TrainState| -> Result<(), String> {
         save_checkpoint(&dir, state)?;
-        write_history(&dir, &state.history)
+        write_history(&dir, &state.history)?;
+        write_history_picture(&dir, &state.history)
     };
     train(&mut state, &cfg, &train_set, &train_indices, &val_indices, &mut progress, &mut after_epoch)?;
     progress.finish();
@@ -308,6 +312,10 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         "threads": rayon::current_num_threads(),
     });
     write_metrics(&dir, &metrics)?;
+    write_misclassified_picture(&dir, &train_set, &state.misclassified)?;
+    write_evaluation_pictures(&dir, &test_set, &test, false)?;
+    let per_class = test.confusion.per_class(&info.class_names);
+    write_report(&dir, &info, &state.model.summary(), &state.history, test.accuracy, test.loss, &per_class)?;
     println!(
         "test accuracy {:.2}%  test loss {:.4}  ({} of {} wrong); {} training images misclassified in the last epoch",
         100.0 * test.accuracy,

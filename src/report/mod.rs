@@ -19,6 +19,7 @@ pub mod grid;
 pub mod history;
 pub mod pie;
 pub mod preview;
+pub mod run_report;
 pub mod text;
 
 pub use captions::{grid_columns, misclassified_tile, prediction_tile};

@@ -94,6 +94,35 @@ pub fn write_history(dir: &Path, history: &[EpochRecord]) -> Result<(), String> 
     write_atomic(&path, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// Reads `history.csv` back (for reports written after training).
+pub fn read_history(dir: &Path) -> Result<Vec<EpochRecord>, String> {
+    let path = dir.join("history.csv");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bad = |line: usize| format!("{}: line {line} is not a history row", path.display());
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .map(|(i, line)| {
+            let cells: Vec<&str> = line.split(',').collect();
+            if cells.len() != 8 {
+                return Err(bad(i + 1));
+            }
+            let number = |k: usize| cells[k].parse::<f64>().map_err(|_| bad(i + 1));
+            let optional = |k: usize| if cells[k].is_empty() { Ok(None) } else { number(k).map(Some) };
+            Ok(EpochRecord {
+                epoch: number(0)? as usize,
+                lr: number(1)? as f32,
+                loss: number(2)?,
+                accuracy: number(3)?,
+                val_loss: optional(4)?,
+                val_accuracy: optional(5)?,
+                seconds: number(6)?,
+                images_per_sec: number(7)?,
+            })
+        })
+        .collect()
+}
+
 pub fn write_misclassified(dir: &Path, rows: &[Misclassified], class_names: &[String]) -> Result<(), String> {
     let mut text = String::from("index,label,predicted,confidence,label_name,predicted_name\n");
     for m in rows {
