@@ -42,14 +42,24 @@ pub trait F32Vector: Copy {
     type Index: Copy;
     /// Splits the `2·LANES` values `lo` then `hi` into the even- and the odd-numbered ones.
     unsafe fn deinterleave(lo: Self, hi: Self) -> (Self, Self);
+    /// The inverse of `deinterleave`: `even[0], odd[0], even[1], odd[1], …` as `lo` then `hi`.
+    unsafe fn interleave(even: Self, odd: Self) -> (Self, Self);
     /// Every index lane set to `value`.
     unsafe fn index_splat(value: u32) -> Self::Index;
     /// Index lanes `start + step·lane` (wrapping).
     unsafe fn index_ramp(start: u32, step: u32) -> Self::Index;
     /// Lane-wise wrapping `a + b`.
     unsafe fn index_add(a: Self::Index, b: Self::Index) -> Self::Index;
+    /// Lane-wise wrapping `a - b`.
+    unsafe fn index_sub(a: Self::Index, b: Self::Index) -> Self::Index;
     /// Lane-wise `if self > other { if_greater } else { otherwise }` on index lanes (false for NaN).
     unsafe fn select_index_gt(self, other: Self, if_greater: Self::Index, otherwise: Self::Index) -> Self::Index;
+    /// Lane-wise `if a == b { if_equal } else { otherwise }`, comparing index lanes.
+    unsafe fn select_index_eq(a: Self::Index, b: Self::Index, if_equal: Self, otherwise: Self) -> Self;
+    /// Loads all index lanes.
+    unsafe fn index_load(src: *const u32) -> Self::Index;
+    /// Loads the first `n < LANES` index lanes; the others hold 0.
+    unsafe fn index_load_partial(src: *const u32, n: usize) -> Self::Index;
     /// Stores all index lanes.
     unsafe fn store_index(index: Self::Index, dst: *mut u32);
     /// Stores the first `n < LANES` index lanes.
@@ -218,6 +228,18 @@ mod x86 {
             }
         }
         #[inline(always)]
+        unsafe fn interleave(even: Self, odd: Self) -> (Self, Self) {
+            unsafe {
+                // The unpacks work within 128-bit halves: [e0 o0 e1 o1 | e4 o4 e5 o5] and
+                // [e2 o2 e3 o3 | e6 o6 e7 o7]; joining their low, then their high halves restores the order.
+                let low_pairs = _mm256_unpacklo_ps(even.0, odd.0);
+                let high_pairs = _mm256_unpackhi_ps(even.0, odd.0);
+                let lo = _mm256_permute2f128_ps::<0x20>(low_pairs, high_pairs);
+                let hi = _mm256_permute2f128_ps::<0x31>(low_pairs, high_pairs);
+                (Avx2(lo), Avx2(hi))
+            }
+        }
+        #[inline(always)]
         unsafe fn index_splat(value: u32) -> __m256i {
             unsafe { _mm256_set1_epi32(value as i32) }
         }
@@ -236,12 +258,31 @@ mod x86 {
             unsafe { _mm256_add_epi32(a, b) }
         }
         #[inline(always)]
+        unsafe fn index_sub(a: __m256i, b: __m256i) -> __m256i {
+            unsafe { _mm256_sub_epi32(a, b) }
+        }
+        #[inline(always)]
         unsafe fn select_index_gt(self, other: Self, if_greater: __m256i, otherwise: __m256i) -> __m256i {
             unsafe {
                 let mask = _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, other.0);
                 let chosen = _mm256_blendv_ps(_mm256_castsi256_ps(otherwise), _mm256_castsi256_ps(if_greater), mask);
                 _mm256_castps_si256(chosen)
             }
+        }
+        #[inline(always)]
+        unsafe fn select_index_eq(a: __m256i, b: __m256i, if_equal: Self, otherwise: Self) -> Self {
+            unsafe {
+                let mask = _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b));
+                Avx2(_mm256_blendv_ps(otherwise.0, if_equal.0, mask))
+            }
+        }
+        #[inline(always)]
+        unsafe fn index_load(src: *const u32) -> __m256i {
+            unsafe { _mm256_loadu_si256(src.cast()) }
+        }
+        #[inline(always)]
+        unsafe fn index_load_partial(src: *const u32, n: usize) -> __m256i {
+            unsafe { _mm256_maskload_epi32(src.cast(), Self::lane_mask(n)) }
         }
         #[inline(always)]
         unsafe fn store_index(index: __m256i, dst: *mut u32) {
@@ -354,6 +395,15 @@ mod x86 {
             }
         }
         #[inline(always)]
+        unsafe fn interleave(even: Self, odd: Self) -> (Self, Self) {
+            unsafe {
+                // Indices 16..31 pick from `odd`.
+                let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+                let hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+                (Avx512(_mm512_permutex2var_ps(even.0, lo, odd.0)), Avx512(_mm512_permutex2var_ps(even.0, hi, odd.0)))
+            }
+        }
+        #[inline(always)]
         unsafe fn index_splat(value: u32) -> __m512i {
             unsafe { _mm512_set1_epi32(value as i32) }
         }
@@ -372,10 +422,32 @@ mod x86 {
             unsafe { _mm512_add_epi32(a, b) }
         }
         #[inline(always)]
+        unsafe fn index_sub(a: __m512i, b: __m512i) -> __m512i {
+            unsafe { _mm512_sub_epi32(a, b) }
+        }
+        #[inline(always)]
         unsafe fn select_index_gt(self, other: Self, if_greater: __m512i, otherwise: __m512i) -> __m512i {
             unsafe {
                 let mask = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, other.0);
                 _mm512_mask_blend_epi32(mask, otherwise, if_greater)
+            }
+        }
+        #[inline(always)]
+        unsafe fn select_index_eq(a: __m512i, b: __m512i, if_equal: Self, otherwise: Self) -> Self {
+            unsafe {
+                let mask = _mm512_cmpeq_epi32_mask(a, b);
+                Avx512(_mm512_mask_blend_ps(mask, otherwise.0, if_equal.0))
+            }
+        }
+        #[inline(always)]
+        unsafe fn index_load(src: *const u32) -> __m512i {
+            unsafe { _mm512_loadu_si512(src.cast()) }
+        }
+        #[inline(always)]
+        unsafe fn index_load_partial(src: *const u32, n: usize) -> __m512i {
+            unsafe {
+                let mask: __mmask16 = ((1u32 << n) - 1) as u16;
+                _mm512_maskz_loadu_epi32(mask, src.cast())
             }
         }
         #[inline(always)]

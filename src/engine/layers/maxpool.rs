@@ -70,6 +70,7 @@ impl Layer for MaxPool2d {
         let (oh, ow) = self.out_hw();
         let (in_plane, out_plane) = (h * w, oh * ow);
         let mut dx = Tensor::zeros(&x.shape);
+        let (kernel, stride) = (self.kernel, self.stride);
         let task = SAMPLES_PER_TASK * channels;
         dx.data
             .par_chunks_mut(task * in_plane)
@@ -79,7 +80,7 @@ impl Layer for MaxPool2d {
                 for ((dx, argmax), dy) in
                     dx.chunks_exact_mut(in_plane).zip(argmax.chunks_exact(out_plane)).zip(dy.chunks_exact(out_plane))
                 {
-                    maxpool_backward(dy, argmax, dx);
+                    maxpool_backward(dy, argmax, h, w, kernel, stride, dx);
                 }
             });
         Some(dx)
