@@ -89,7 +89,8 @@ fn seed002_train_step(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3)).warm_up_time(std::time::Duration::from_secs(1));
+    // No HTML plots: criterion draws them with system fonts, which these machines lack.
+    config = Criterion::default().without_plots().sample_size(20).measurement_time(std::time::Duration::from_secs(3)).warm_up_time(std::time::Duration::from_secs(1));
     targets = conv_layers, seed002_train_step
 }
 criterion_main!(benches);

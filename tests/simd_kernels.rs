@@ -148,11 +148,6 @@ fn relu_backward() {
 }
 
 #[test]
-fn copy() {
-    check_map1("copy", elementwise::copy_on);
-}
-
-#[test]
 fn add_assign() {
     check_map1("add_assign", |p, x, acc| {
         acc.iter_mut().enumerate().for_each(|(i, a)| *a = (i as f32).sin());

@@ -26,11 +26,6 @@ simd_kernel! {
     pub fn scale_shift / scale_shift_on(x: &[f32], scale: f32, shift: f32, out: &mut [f32]) -> ()
         = scale_shift_scalar, scale_shift_vector;
 
-    /// `out[i] = x[i]`: for the short rows of im2col, where a `memcpy` call costs more than
-    /// the copy.
-    pub fn copy / copy_on(x: &[f32], out: &mut [f32]) -> ()
-        = copy_scalar, copy_vector;
-
     /// `acc[i] += x[i]`.
     pub fn add_assign / add_assign_on(acc: &mut [f32], x: &[f32]) -> ()
         = add_assign_scalar, add_assign_vector;
@@ -119,15 +114,6 @@ unsafe fn scale_shift_vector<V: F32Vector>(x: &[f32], scale: f32, shift: f32, ou
         let (a, b) = (V::splat(scale), V::splat(shift));
         map1::<V>(x, out, |v| v.mul_add(a, b))
     }
-}
-
-pub fn copy_scalar(x: &[f32], out: &mut [f32]) {
-    out.copy_from_slice(x);
-}
-
-#[inline(always)]
-unsafe fn copy_vector<V: F32Vector>(x: &[f32], out: &mut [f32]) {
-    unsafe { map1::<V>(x, out, |v| v) }
 }
 
 pub fn add_assign_scalar(acc: &mut [f32], x: &[f32]) {

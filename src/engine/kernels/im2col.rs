@@ -5,8 +5,6 @@
 //! column per output pixel. Several samples share one matrix side by side (leading dimension
 //! `ld`, this sample's first column `col0`) so one GEMM covers a chunk of the batch.
 
-use super::elementwise::{add_assign, copy};
-
 /// The shapes of one 2-D convolution (square kernel, equal stride and padding on both axes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
@@ -82,7 +80,7 @@ pub fn im2col(x: &[f32], g: &ConvGeometry, cols: &mut [f32], ld: usize, col0: us
                     dst[valid.end..].fill(0.0);
                     let first_ix = valid.start * g.stride + kx - g.pad;
                     if g.stride == 1 {
-                        copy(&src_row[first_ix..first_ix + valid.len()], &mut dst[valid.clone()]);
+                        dst[valid.clone()].copy_from_slice(&src_row[first_ix..first_ix + valid.len()]);
                     } else {
                         for (j, d) in dst[valid.clone()].iter_mut().enumerate() {
                             *d = src_row[first_ix + j * g.stride];
@@ -115,8 +113,12 @@ pub fn col2im(cols: &[f32], ld: usize, col0: usize, g: &ConvGeometry, dx: &mut [
                     let src = &in_row[oy * ow + valid.start..oy * ow + valid.end];
                     let dst_row = &mut plane[iy * g.width..(iy + 1) * g.width];
                     if g.stride == 1 {
-                        // Rows are short (11 values in seed002): one SIMD add with a masked tail.
-                        add_assign(&mut dst_row[first_ix..first_ix + src.len()], src);
+                        // Zipped slices: no index arithmetic or bounds checks, so the compiler
+                        // vectorises it inline (a dispatched kernel call per 11-value row cost
+                        // more than the adds, measured).
+                        for (d, &v) in dst_row[first_ix..first_ix + src.len()].iter_mut().zip(src) {
+                            *d += v;
+                        }
                     } else {
                         for (j, &v) in src.iter().enumerate() {
                             dst_row[first_ix + j * g.stride] += v;
