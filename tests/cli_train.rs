@@ -189,3 +189,13 @@ fn every_kernel_path_trains_the_same_network_to_the_same_figures() {
         assert!((accuracy - acc0).abs() <= 0.02, "{path}: accuracy {accuracy} vs scalar {acc0}");
     }
 }
+
+#[test]
+fn a_diverging_run_stops_with_a_clear_message() {
+    let dir = temp_dir("diverge");
+    let args = ["train", "--train", SAMPLE, "--optimizer", "sgd", "--lr", "1e4", "--out", dir.to_str().unwrap()];
+    let (code, _, stderr) = run(&args);
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("error: training diverged at epoch 1 batch "), "{stderr}");
+    assert!(stderr.ends_with("; lower --lr; no epoch completed, so no checkpoint was written\n"), "{stderr}");
+}

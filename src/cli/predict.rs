@@ -25,7 +25,7 @@ pub struct PredictArgs {
     /// How many classes to show.
     #[arg(long, default_value_t = 3)]
     pub top: usize,
-    /// Also show each image, as the model sees it, in the terminal.
+    /// Show each image, as the model sees it, before its classes (the default on a terminal).
     #[arg(long)]
     pub preview: bool,
 }
@@ -135,7 +135,7 @@ pub fn run(args: PredictArgs) -> Result<(), String> {
     }
     let color = use_color();
     for ((name, p), image) in names.iter().zip(probabilities(&mut model, &info, &images)).zip(&images) {
-        if args.preview {
+        if args.preview || color {
             print!("{}", terminal_preview(image, shape, color));
         }
         println!("{name}: {}", top_k(&p, args.top.max(1), &info.class_names));

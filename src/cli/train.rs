@@ -290,7 +290,17 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         write_history(&dir, &state.history)?;
         write_history_picture(&dir, &state.history)
     };
-    train(&mut state, &cfg, &train_set, &train_indices, &val_indices, &mut progress, &mut after_epoch)?;
+    let trained = train(&mut state, &cfg, &train_set, &train_indices, &val_indices, &mut progress, &mut after_epoch);
+    if let Err(message) = trained {
+        progress.finish();
+        return Err(match state.epochs_done {
+            0 => format!("{message}; no epoch completed, so no checkpoint was written"),
+            n => format!(
+                "{message}; the checkpoint after epoch {n} is kept in {} (continue with --resume)",
+                dir.display()
+            ),
+        });
+    }
     progress.finish();
 
     save_model_files(&dir, &mut state, &info)?;

@@ -124,7 +124,7 @@ pub fn train(
             let out = train_step(&mut state.model, x, &labels, &loss_fn, &mut state.optimizer, lr);
             if !is_finite(out.loss) {
                 return Err(format!(
-                    "training diverged at epoch {} batch {} (loss {}); lower --lr. The last good checkpoint is kept",
+                    "training diverged at epoch {} batch {} (loss {}); lower --lr",
                     epoch + 1,
                     b + 1,
                     out.loss
