@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, no numerics here.
 
+pub mod bench;
 pub mod cv;
 pub mod eval;
 pub mod explore;
@@ -43,6 +44,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Classify your own PNG/JPEG images or dataset images with a trained run.
     Predict(predict::PredictArgs),
+    /// Training or inference throughput of a preset, as one JSON line (same keys as the
+    /// reference bench.py).
+    Bench(bench::BenchArgs),
     /// k-fold cross-validation (all folds, or one with --fold I; `cv merge DIR` combines them).
     #[command(args_conflicts_with_subcommands = true)]
     Cv(Box<cv::CvArgs>),
@@ -71,5 +75,6 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Cv(args) => cv::run(*args),
+        Command::Bench(args) => bench::run(args),
     }
 }
