@@ -48,3 +48,24 @@ fn a_bad_simd_override_is_refused_with_a_message() {
     let (code, _, _) = run(&["summary", "--preset", "seed002"], &[("FASHION_CNN_SIMD", "scalar")]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn bench_prints_one_json_line_with_the_reference_keys() {
+    for (extra, mode) in [(&[][..], "train"), (&["--infer"][..], "infer")] {
+        let args =
+            [&["bench", "--preset", "mlp003", "--batch-size", "500", "--steps", "2", "--repeats", "1"][..], extra]
+                .concat();
+        let (code, out, err) = run(&args, &[]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), 1, "{out}");
+        let line: serde_json::Value = serde_json::from_str(&out).unwrap();
+        for key in ["preset", "mode", "batch", "threads", "images_per_sec", "gflops", "peak_rss_mb", "simd"] {
+            assert!(line.get(key).is_some(), "no {key} in {out}");
+        }
+        assert_eq!(
+            (line["preset"].as_str(), line["mode"].as_str(), line["batch"].as_u64()),
+            (Some("mlp003"), Some(mode), Some(500))
+        );
+        assert!(line["images_per_sec"].as_f64().unwrap() > 0.0 && line["peak_rss_mb"].as_f64().unwrap() > 1.0);
+    }
+}

@@ -60,14 +60,16 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     if args.batch_size == 0 || args.steps == 0 || args.repeats == 0 {
         return Err("--batch-size, --steps and --repeats must be at least 1".into());
     }
-    let mut model = Sequential::from_spec(p.name, p.spec, &[1, 28, 28], 10, Init::GlorotUniform, 0).map_err(|e| e.to_string())?;
+    let mut model =
+        Sequential::from_spec(p.name, p.spec, &[1, 28, 28], 10, Init::GlorotUniform, 0).map_err(|e| e.to_string())?;
     let b = args.batch_size;
     let (x, y) = images(args.infer, args.steps * b);
     let n = y.len();
     if n <= b {
         return Err(format!("--batch-size {b} needs more than {n} images"));
     }
-    let batch = |start: usize, len: usize| Tensor::from_vec(&[len, 1, 28, 28], x[start * 784..(start + len) * 784].to_vec());
+    let batch =
+        |start: usize, len: usize| Tensor::from_vec(&[len, 1, 28, 28], x[start * 784..(start + len) * 784].to_vec());
     // The reference's optimizers: Adam 1e-3 for the CNNs, SGD 0.02 for the MLP.
     let (kind, lr) = if p.name == "mlp003" { ("sgd", 0.02) } else { ("adam", 1e-3) };
     let mut optimizer = Optimizer::new(OptimizerKind::parse(kind, None)?, 0.0);
