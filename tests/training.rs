@@ -113,3 +113,20 @@ fn sgd_with_nesterov_also_learns_and_batchnorm_eval_uses_running_statistics() {
     assert_eq!(correct, 64);
     assert!(agree >= 62, "eval and train mode agree on {agree}/64");
 }
+
+#[test]
+fn chunked_prediction_gives_the_same_bits_as_one_pass() {
+    let mut rng = Rng::new(8);
+    let x = random_tensor(&[300, 1, 28, 28], 0.0, 1.0, &mut rng);
+    for name in ["seed002", "seed000"] {
+        let mut model =
+            Sequential::from_spec(name, preset(name).unwrap().spec, &[1, 28, 28], 10, Init::HeNormal, 1).unwrap();
+        let whole = model.forward(x.clone(), Mode::Eval).clone();
+        let chunked = model.predict(x.clone());
+        assert_eq!(chunked.shape, vec![300, 10]);
+        assert!(
+            whole.data.iter().zip(&chunked.data).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{name}: chunked logits differ"
+        );
+    }
+}

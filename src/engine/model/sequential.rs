@@ -8,6 +8,9 @@ use crate::engine::layers::{BatchNorm, Buffer, Conv2d, Dense, Dropout, Flatten, 
 use crate::engine::rng::{Purpose, Rng};
 use crate::engine::tensor::Tensor;
 
+/// Samples per pass through the whole network in [`Sequential::predict`].
+const PREDICT_CHUNK: usize = 128;
+
 pub struct Sequential {
     pub name: String,
     input_shape: Vec<usize>,
@@ -164,9 +167,30 @@ impl Sequential {
     }
 
     /// Logits for a batch in evaluation mode.
+    ///
+    /// Large batches go through the whole network `PREDICT_CHUNK` samples at a time, so each
+    /// layer's output is still in cache when the next layer reads it (a 1,000-image batch makes
+    /// 86 MB activations in `seed002`). In evaluation mode every sample is computed on its own,
+    /// so the logits are the same bits whatever the chunking.
     pub fn predict(&mut self, x: Tensor) -> Tensor {
-        self.forward(x, Mode::Eval);
-        self.activations.pop().unwrap()
+        let batch = x.batch();
+        if batch <= PREDICT_CHUNK {
+            self.forward(x, Mode::Eval);
+            return self.activations.pop().unwrap();
+        }
+        let sample_len = x.sample_len();
+        let mut logits: Vec<f32> = Vec::new();
+        let mut shape = Vec::new();
+        for chunk in x.data.chunks(PREDICT_CHUNK * sample_len) {
+            let mut chunk_shape = x.shape.clone();
+            chunk_shape[0] = chunk.len() / sample_len;
+            self.forward(Tensor::from_vec(&chunk_shape, chunk.to_vec()), Mode::Eval);
+            let out = self.activations.pop().unwrap();
+            shape = out.shape.clone();
+            logits.extend_from_slice(&out.data);
+        }
+        shape[0] = batch;
+        Tensor::from_vec(&shape, logits)
     }
 
     /// Back-propagates dL/dlogits through the last training forward, accumulating gradients.
