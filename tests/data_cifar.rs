@@ -1,17 +1,14 @@
 //! The CIFAR-10 reader on batch files this test writes, with a pattern that tells the red, green
 //! and blue planes and every record apart.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::cli::temp_dir;
+
+use std::path::Path;
 
 use fashion_cnn::data::cifar::{CIFAR_SHAPE, read_cifar_batches};
 use fashion_cnn::data::{CIFAR10_CLASSES, Split, load_pair, read_cifar_batch, read_cifar_dir, read_path};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-cnn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
 
 /// Pixel `k` (0..1024) of plane `plane` (0 R, 1 G, 2 B) of record `id`.
 fn pixel(id: u8, plane: usize, k: usize) -> u8 {

@@ -4,10 +4,13 @@
 //!
 //! The expected sums are those of the decompressed sample files, from `data/README.md`.
 
+mod common;
+
+use common::cli::{sample_dir, temp_dir};
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,17 +25,6 @@ const SAMPLE_SHA256: [(&str, &str); 4] = [
     ("t10k-images-idx3-ubyte", "8fdf02ada67d92f4db5ba3c2f6c5b1cc6186ba6e0efd4914661e4389e103b81e"),
     ("t10k-labels-idx1-ubyte", "9c71808b3a0ebfc091442c0009a7aa35be2d9622bf6aaf6891ce9a0088e96c07"),
 ];
-
-fn sample_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fashion-mnist-sample")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-cnn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
 
 /// The sample's four `.gz` files by URL path (`/train-images-idx3-ubyte.gz`).
 fn sample_files() -> HashMap<String, Vec<u8>> {

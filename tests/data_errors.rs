@@ -1,16 +1,13 @@
 //! Every kind of bad input gives an error that names the file, the line or record, and the
 //! problem, in exactly these words, and nothing panics.
 
+mod common;
+
+use common::cli::temp_dir;
+
 use std::path::{Path, PathBuf};
 
 use fashion_cnn::data::{Split, load_pair, read_cifar_batch, read_csv, read_idx, read_path};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-cnn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
 
 fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
     let path = dir.join(name);

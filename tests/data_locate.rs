@@ -1,18 +1,15 @@
 //! The look-up order for the full set, tested through its pure parts: the search list and the
 //! mirror list are arguments, so no test here touches the process environment.
 
+mod common;
+
+use common::cli::temp_dir;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use fashion_cnn::data::locate::{DEFAULT_MIRRORS, find_fashion_dir, locate_in, search_dirs};
 use fashion_cnn::data::resolve_mirrors;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-cnn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
 
 /// A directory holding copies of the sample's four IDX files (all but `skip`).
 fn idx_dir(dir: &Path, skip: Option<&str>) -> PathBuf {

@@ -3,20 +3,11 @@
 //! The figures (label runs, pixel sums) were computed independently from the sample's IDX files
 //! with Python's `gzip` module, not with this crate.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::cli::{sample_dir, temp_dir};
 
 use fashion_cnn::data::{FASHION_CLASSES, Split, load_pair, read_csv, read_idx, read_idx_dir, read_path};
-
-fn sample_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fashion-mnist-sample")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-cnn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
 
 fn pixel_sum(images: &[u8]) -> u64 {
     images.iter().map(|&p| p as u64).sum()

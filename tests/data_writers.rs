@@ -1,21 +1,14 @@
 //! Writers: CSV and IDX round-trip to the same bytes, and every write is atomic.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::cli::{sample_dir, temp_dir};
+
+use std::path::Path;
 
 use fashion_cnn::data::{
     CIFAR10_CLASSES, Dataset, read_csv, read_idx, read_idx_dir, write_atomic, write_csv, write_idx_dir,
 };
-
-fn sample_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fashion-mnist-sample")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-cnn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
 
 fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

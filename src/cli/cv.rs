@@ -57,8 +57,9 @@ pub fn run(args: CvArgs) -> Result<(), String> {
     let (name, spec, cfg) = config_from_args(&args.train)?;
     let optimizer_kind = OptimizerKind::parse(&cfg.optimizer, cfg.momentum)?;
     let init = Init::parse(&args.train.init).ok_or_else(|| format!("unknown --init '{}'", args.train.init))?;
-    let (data, _) = load_pair(args.train.train.as_deref(), args.train.test.as_deref(), args.train.mirror.as_deref())
-        .map_err(|e| e.to_string())?;
+    let (data, _) =
+        load_pair(args.train.data.train.as_deref(), args.train.data.test.as_deref(), args.train.data.mirror.as_deref())
+            .map_err(|e| e.to_string())?;
     if data.len() < args.folds {
         return Err(format!("{} images cannot be split into {} folds", data.len(), args.folds));
     }

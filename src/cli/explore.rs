@@ -2,6 +2,7 @@
 //! class-distribution pies, a grid of random training images, and one image by index, as PNG
 //! files and in the terminal.
 
+use super::DataArgs;
 use super::train::timestamp;
 use crate::data::{Dataset, load_pair, thousands};
 use crate::engine::rng::{Purpose, Rng};
@@ -13,16 +14,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct ExploreArgs {
-    /// Training data: a Kaggle CSV, an IDX images file, or a directory (default: Fashion-MNIST
-    /// from data/fashion-mnist/, $FASHION_MNIST_DIR, /usr/share/datasets/fashion-mnist/, or a download).
-    #[arg(long)]
-    pub train: Option<PathBuf>,
-    /// Test data, in the same forms.
-    #[arg(long)]
-    pub test: Option<PathBuf>,
-    /// Mirror to download Fashion-MNIST from when it is not found locally.
-    #[arg(long)]
-    pub mirror: Option<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Folder for the pictures (default runs/explore-<UTC timestamp>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -47,8 +40,8 @@ pub fn run(args: ExploreArgs) -> Result<(), String> {
     if args.split != "train" && args.split != "test" {
         return Err(format!("unknown --split '{}'; use train or test", args.split));
     }
-    let (train, test) =
-        load_pair(args.train.as_deref(), args.test.as_deref(), args.mirror.as_deref()).map_err(|e| e.to_string())?;
+    let (train, test) = load_pair(args.data.train.as_deref(), args.data.test.as_deref(), args.data.mirror.as_deref())
+        .map_err(|e| e.to_string())?;
     // Checked before anything is written, so a typo leaves no half-filled folder behind.
     let picked = match args.index {
         Some(index) => {

@@ -9,6 +9,22 @@ pub mod summary;
 pub mod train;
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Where the data comes from: shared by the commands that read a dataset.
+#[derive(clap::Args, Debug)]
+pub struct DataArgs {
+    /// Training data: a Kaggle CSV, an IDX images file, or a directory (default: Fashion-MNIST
+    /// from data/fashion-mnist/, $FASHION_MNIST_DIR, /usr/share/datasets/fashion-mnist/, or a download).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Test data, in the same forms.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Mirror to download Fashion-MNIST from when it is not found locally.
+    #[arg(long)]
+    pub mirror: Option<String>,
+}
 
 /// `train`'s arguments with every default, for a bare `fashion-cnn`.
 fn default_train_args() -> train::TrainArgs {

@@ -1,5 +1,6 @@
 //! `fashion-cnn train`: train a preset or custom network and keep everything in a run folder.
 
+use super::DataArgs;
 use super::summary::resolve_architecture;
 use crate::data::{Dataset, load_pair};
 use crate::engine::init::Init;
@@ -23,16 +24,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Training data: a Kaggle CSV, an IDX images file, or a directory (default: Fashion-MNIST
-    /// from data/fashion-mnist/, $FASHION_MNIST_DIR, /usr/share/datasets/fashion-mnist/, or a download).
-    #[arg(long)]
-    pub train: Option<PathBuf>,
-    /// Test data, in the same forms.
-    #[arg(long)]
-    pub test: Option<PathBuf>,
-    /// Mirror to download Fashion-MNIST from when it is not found locally.
-    #[arg(long)]
-    pub mirror: Option<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Network preset: seed002, seed000, mlp003 (default seed002).
     #[arg(long, conflicts_with = "arch")]
     pub preset: Option<String>,
@@ -230,8 +223,8 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                 params: 0,
                 seed: args.seed,
                 command_line,
-                train_data: args.train.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-                test_data: args.test.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                train_data: args.data.train.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                test_data: args.data.test.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
                 training,
             };
             (dir, info, false)
@@ -245,7 +238,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
 
     let train_path = (!info.train_data.is_empty()).then(|| PathBuf::from(&info.train_data));
     let test_path = (!info.test_data.is_empty()).then(|| PathBuf::from(&info.test_data));
-    let (train_set, test_set) = load_data(train_path.as_deref(), test_path.as_deref(), args.mirror.as_deref())?;
+    let (train_set, test_set) = load_data(train_path.as_deref(), test_path.as_deref(), args.data.mirror.as_deref())?;
     info.input_shape = train_set.shape.to_vec();
     info.class_names = train_set.class_names.clone();
     if info.train_data.is_empty() {

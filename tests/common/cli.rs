@@ -1,6 +1,6 @@
 //! Running the binary as a user does, and scratch folders for what it writes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Runs `fashion-cnn ARGS` with extra environment variables: (exit code, stdout, stderr).
@@ -28,4 +28,9 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a temp dir");
     dir
+}
+
+/// The real Fashion-MNIST subset committed in `data/`.
+pub fn sample_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fashion-mnist-sample")
 }
