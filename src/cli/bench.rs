@@ -30,6 +30,10 @@ pub struct BenchArgs {
     /// Time inference over the 10,000 test images instead of training.
     #[arg(long)]
     pub infer: bool,
+    /// Images per timed inference pass (default: all 10,000 test images). A small pass keeps
+    /// instruction-count profiles (`valgrind --tool=callgrind`) short.
+    #[arg(long)]
+    pub images: Option<usize>,
 }
 
 /// Images scaled to [0, 1] and labels: the real training or test set, or generated ones.
@@ -64,8 +68,14 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         Sequential::from_spec(p.name, p.spec, &[1, 28, 28], 10, Init::GlorotUniform, 0).map_err(|e| e.to_string())?;
     let b = args.batch_size;
     let (x, y) = images(args.infer, args.steps * b);
-    let n = y.len();
-    if n <= b {
+    let n = match (args.infer, args.images) {
+        (true, Some(limit)) if limit == 0 || limit > y.len() => {
+            return Err(format!("--images must be between 1 and {}", y.len()));
+        }
+        (true, Some(limit)) => limit,
+        _ => y.len(),
+    };
+    if n <= b && !args.infer {
         return Err(format!("--batch-size {b} needs more than {n} images"));
     }
     let batch =

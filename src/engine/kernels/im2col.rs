@@ -39,51 +39,69 @@ impl ConvGeometry {
         self.channels * self.height * self.width
     }
 
-    /// Input coordinate for output coordinate `o` and kernel offset `k`, if inside the image.
-    fn source(&self, o: usize, k: usize, size: usize) -> Option<usize> {
-        (o * self.stride + k).checked_sub(self.pad).filter(|&i| i < size)
+    /// The output rows whose source row `oy*stride + ky - pad` is inside the image.
+    fn valid_rows(&self, ky: usize) -> std::ops::Range<usize> {
+        valid_outputs(ky, self.pad, self.stride, self.height, self.out_height())
     }
 
-    /// The range of output columns whose source column `ox*stride + kx - pad` is inside the image.
+    /// The output columns whose source column `ox*stride + kx - pad` is inside the image.
     fn valid_columns(&self, kx: usize) -> std::ops::Range<usize> {
-        let ow = self.out_width();
-        let first = (self.pad.saturating_sub(kx)).div_ceil(self.stride).min(ow);
-        // ox*stride + kx - pad <= width - 1  ⇔  ox <= (width - 1 + pad - kx) / stride
-        let last = match (self.width - 1 + self.pad).checked_sub(kx) {
-            Some(limit) => (limit / self.stride + 1).min(ow),
-            None => 0,
-        };
-        first..last.max(first)
+        valid_outputs(kx, self.pad, self.stride, self.width, self.out_width())
     }
 }
 
+/// The outputs `o` in `0..out_size` whose source `o*stride + k - pad` lies in `0..size`.
+fn valid_outputs(k: usize, pad: usize, stride: usize, size: usize, out_size: usize) -> std::ops::Range<usize> {
+    let first = pad.saturating_sub(k).div_ceil(stride).min(out_size);
+    // o*stride + k - pad <= size - 1  ⇔  o <= (size - 1 + pad - k) / stride
+    let last = match (size - 1 + pad).checked_sub(k) {
+        Some(limit) => (limit / stride + 1).min(out_size),
+        None => 0,
+    };
+    first..last.max(first)
+}
+
 /// Writes sample `x` (C×H×W) into columns `col0 .. col0 + OH·OW` of `cols` (leading dim `ld`).
+///
+/// The valid ranges are worked out once per kernel offset, so the inner loop is a plain strided
+/// copy of `OW`-long runs (the border, when padded, is zero-filled around them).
 pub fn im2col(x: &[f32], g: &ConvGeometry, cols: &mut [f32], ld: usize, col0: usize) {
     assert_eq!(x.len(), g.in_len());
-    let (oh, ow, k) = (g.out_height(), g.out_width(), g.kernel);
+    let (oh, ow, k, s) = (g.out_height(), g.out_width(), g.kernel, g.stride);
     assert!(col0 + oh * ow <= ld && cols.len() >= (g.patch_len() - 1) * ld + col0 + oh * ow);
-    for c in 0..g.channels {
-        let plane = &x[c * g.height * g.width..(c + 1) * g.height * g.width];
+    for (c, plane) in x.chunks_exact(g.height * g.width).enumerate() {
         for ky in 0..k {
+            let rows = g.valid_rows(ky);
             for kx in 0..k {
                 let row = (c * k + ky) * k + kx;
-                let out_row = &mut cols[row * ld + col0..row * ld + col0 + oh * ow];
+                let out = &mut cols[row * ld + col0..row * ld + col0 + oh * ow];
+                if g.pad == 0 && s == 1 {
+                    // The common case (`seed002`): every run is a whole input row segment.
+                    for (oy, dst) in out.chunks_exact_mut(ow).enumerate() {
+                        let start = (oy + ky) * g.width + kx;
+                        copy_run(dst, &plane[start..start + ow]);
+                    }
+                    continue;
+                }
+                out[..rows.start * ow].fill(0.0);
+                out[rows.end * ow..].fill(0.0);
                 let valid = g.valid_columns(kx);
-                for oy in 0..oh {
-                    let dst = &mut out_row[oy * ow..(oy + 1) * ow];
-                    let Some(iy) = g.source(oy, ky, g.height) else {
-                        dst.fill(0.0);
-                        continue;
-                    };
-                    let src_row = &plane[iy * g.width..(iy + 1) * g.width];
+                if valid.is_empty() {
+                    out[rows.start * ow..rows.end * ow].fill(0.0);
+                    continue;
+                }
+                let first_ix = valid.start * s + kx - g.pad;
+                let first_iy = rows.start * s + ky - g.pad;
+                let runs = out[rows.start * ow..rows.end * ow].chunks_exact_mut(ow);
+                for (dst, src_row) in runs.zip(plane[first_iy * g.width..].chunks(s * g.width)) {
                     dst[..valid.start].fill(0.0);
                     dst[valid.end..].fill(0.0);
-                    let first_ix = valid.start * g.stride + kx - g.pad;
-                    if g.stride == 1 {
-                        dst[valid.clone()].copy_from_slice(&src_row[first_ix..first_ix + valid.len()]);
+                    let src = &src_row[first_ix..];
+                    if s == 1 {
+                        copy_run(&mut dst[valid.clone()], &src[..valid.len()]);
                     } else {
-                        for (j, d) in dst[valid.clone()].iter_mut().enumerate() {
-                            *d = src_row[first_ix + j * g.stride];
+                        for (d, &v) in dst[valid.clone()].iter_mut().zip(src.iter().step_by(s)) {
+                            *d = v;
                         }
                     }
                 }
@@ -92,36 +110,64 @@ pub fn im2col(x: &[f32], g: &ConvGeometry, cols: &mut [f32], ld: usize, col0: us
     }
 }
 
+/// Copies a short run (an output row: 11 floats in `seed002`'s second convolution) without a
+/// call to `memcpy`, whose set-up cost more than the copy itself at these lengths (measured: im2col
+/// and memmove were 31% of an inference profile). Fixed-size 8-float moves compile to single
+/// vector loads and stores; the tail is one more, overlapping the previous one.
+#[inline(always)]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    let n = src.len();
+    assert_eq!(dst.len(), n);
+    if n < 8 {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s;
+        }
+        return;
+    }
+    let (mut d8, mut s8) = (dst.chunks_exact_mut(8), src.chunks_exact(8));
+    for (d, s) in (&mut d8).zip(&mut s8) {
+        let d: &mut [f32; 8] = d.try_into().unwrap();
+        *d = s.try_into().unwrap();
+    }
+    if !s8.remainder().is_empty() {
+        let d: &mut [f32; 8] = (&mut dst[n - 8..]).try_into().unwrap();
+        *d = src[n - 8..].try_into().unwrap();
+    }
+}
+
 /// Adds the patch gradients in columns `col0 .. col0 + OH·OW` of `cols` into `dx` (C×H×W).
 pub fn col2im(cols: &[f32], ld: usize, col0: usize, g: &ConvGeometry, dx: &mut [f32]) {
     assert_eq!(dx.len(), g.in_len());
-    let (oh, ow, k) = (g.out_height(), g.out_width(), g.kernel);
+    let (oh, ow, k, s) = (g.out_height(), g.out_width(), g.kernel, g.stride);
     assert!(col0 + oh * ow <= ld && cols.len() >= (g.patch_len() - 1) * ld + col0 + oh * ow);
-    for c in 0..g.channels {
-        let plane = &mut dx[c * g.height * g.width..(c + 1) * g.height * g.width];
+    for (c, plane) in dx.chunks_exact_mut(g.height * g.width).enumerate() {
         for ky in 0..k {
+            let rows = g.valid_rows(ky);
+            if rows.is_empty() {
+                continue;
+            }
+            let first_iy = rows.start * s + ky - g.pad;
             for kx in 0..k {
-                let row = (c * k + ky) * k + kx;
-                let in_row = &cols[row * ld + col0..row * ld + col0 + oh * ow];
                 let valid = g.valid_columns(kx);
                 if valid.is_empty() {
                     continue;
                 }
-                let first_ix = valid.start * g.stride + kx - g.pad;
-                for oy in 0..oh {
-                    let Some(iy) = g.source(oy, ky, g.height) else { continue };
-                    let src = &in_row[oy * ow + valid.start..oy * ow + valid.end];
-                    let dst_row = &mut plane[iy * g.width..(iy + 1) * g.width];
-                    if g.stride == 1 {
+                let row = (c * k + ky) * k + kx;
+                let runs = cols[row * ld + col0 + rows.start * ow..row * ld + col0 + rows.end * ow].chunks_exact(ow);
+                let first_ix = valid.start * s + kx - g.pad;
+                for (src, dst_row) in runs.zip(plane[first_iy * g.width..].chunks_mut(s * g.width)) {
+                    let src = &src[valid.clone()];
+                    let dst = &mut dst_row[first_ix..];
+                    if s == 1 {
                         // Zipped slices: no index arithmetic or bounds checks, so the compiler
                         // vectorises it inline (a dispatched kernel call per 11-value row cost
                         // more than the adds, measured).
-                        for (d, &v) in dst_row[first_ix..first_ix + src.len()].iter_mut().zip(src) {
+                        for (d, &v) in dst[..src.len()].iter_mut().zip(src) {
                             *d += v;
                         }
                     } else {
-                        for (j, &v) in src.iter().enumerate() {
-                            dst_row[first_ix + j * g.stride] += v;
+                        for (d, &v) in dst.iter_mut().step_by(s).zip(src) {
+                            *d += v;
                         }
                     }
                 }

@@ -117,7 +117,7 @@ impl Layer for BatchNorm {
         self.last_mode = mode;
         let scale: Vec<f32> = (0..self.channels).map(|c| self.gamma.value[c] * self.inv_std[c]).collect();
         let shift: Vec<f32> = (0..self.channels).map(|c| self.beta.value[c] - self.mean[c] * scale[c]).collect();
-        let mut y = Tensor::zeros(&x.shape);
+        let mut y = Tensor::for_overwrite(&x.shape);
         self.per_plane(&mut y, |n, c, y| scale_shift(self.plane_of(&x.data, n, c), scale[c], shift[c], y));
         y
     }
@@ -160,7 +160,7 @@ impl Layer for BatchNorm {
                 (k_dy as f32, k_x as f32, k_c as f32)
             })
             .collect();
-        let mut dx = Tensor::zeros(&x.shape);
+        let mut dx = Tensor::for_overwrite(&x.shape);
         self.per_plane(&mut dx, |n, c, dx| {
             let (k_dy, k_x, k_c) = coefficients[c];
             affine2(self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c), k_dy, k_x, k_c, dx)

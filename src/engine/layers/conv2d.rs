@@ -138,7 +138,7 @@ impl Conv2d {
         });
     }
 
-    /// Returns this chunk's (dW, db) and adds its dx, when asked, into `dx` (zeroed by the caller).
+    /// Returns this chunk's (dW, db) and writes its dx, when asked, into `dx`.
     fn backward_chunk(&self, x: &[f32], dy: &[f32], dx: Option<&mut [f32]>) -> (Vec<f32>, Vec<f32>) {
         let g = &self.geometry;
         let (pixels, patch, oc) = (g.out_pixels(), g.patch_len(), self.out_channels);
@@ -170,6 +170,7 @@ impl Conv2d {
                 }
                 sgemm(Op::N, Op::T, oc, patch, ld, 1.0, dy_matrix, ld, cols, ld, 0.0, &mut dweight, patch);
                 if let Some(dx) = dx {
+                    dx.fill(0.0);
                     let dcols = cols; // the patches are no longer needed: reuse the buffer
                     sgemm(Op::T, Op::N, patch, ld, oc, 1.0, &self.weight.value, patch, dy_matrix, ld, 0.0, dcols, ld);
                     for (i, dx) in dx.chunks_exact_mut(g.in_len()).enumerate() {
@@ -210,7 +211,7 @@ impl Layer for Conv2d {
         assert_eq!(x.sample_len(), in_len, "conv input shape {:?}", x.shape);
         let mut shape = vec![x.batch()];
         shape.extend(self.out_shape());
-        let mut y = Tensor::zeros(&shape);
+        let mut y = Tensor::for_overwrite(&shape);
         let task = self.samples_per_task();
         let this = &*self;
         y.data
@@ -224,7 +225,8 @@ impl Layer for Conv2d {
         let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
         let task = self.samples_per_task();
         let chunks = x.batch().div_ceil(task);
-        let mut dx = want_dx.then(|| Tensor::zeros(&x.shape));
+        // Each task zeroes its own part of dx before adding into it: in parallel, in cache.
+        let mut dx = want_dx.then(|| Tensor::for_overwrite(&x.shape));
         let dx_chunks: Vec<Option<&mut [f32]>> = match dx.as_mut() {
             Some(dx) => dx.data.chunks_mut(task * in_len).map(Some).collect(),
             None => (0..chunks).map(|_| None).collect(),

@@ -55,7 +55,7 @@ impl Layer for Dense {
     fn forward(&mut self, x: &Tensor, _mode: Mode) -> Tensor {
         let (inputs, outputs) = (self.inputs, self.outputs);
         assert_eq!(x.sample_len(), inputs, "dense input shape {:?}", x.shape);
-        let mut y = Tensor::zeros(&[x.batch(), outputs]);
+        let mut y = Tensor::for_overwrite(&[x.batch(), outputs]);
         let (weight, bias) = (&self.weight.value, &self.bias.value);
         y.data.par_chunks_mut(ROWS_PER_TASK * outputs).zip(x.data.par_chunks(ROWS_PER_TASK * inputs)).for_each(
             |(y, x)| {
@@ -82,7 +82,7 @@ impl Layer for Dense {
         if !want_dx {
             return None;
         }
-        let mut dx = Tensor::zeros(&x.shape);
+        let mut dx = Tensor::for_overwrite(&x.shape);
         let weight = &self.weight.value;
         dx.data.par_chunks_mut(ROWS_PER_TASK * inputs).zip(dy.data.par_chunks(ROWS_PER_TASK * outputs)).for_each(
             |(dx, dy)| {

@@ -47,7 +47,7 @@ impl Layer for MaxPool2d {
         let [channels, h, w] = self.in_shape;
         let (oh, ow) = self.out_hw();
         let (in_plane, out_plane) = (h * w, oh * ow);
-        let mut y = Tensor::zeros(&[x.batch(), channels, oh, ow]);
+        let mut y = Tensor::for_overwrite(&[x.batch(), channels, oh, ow]);
         self.argmax.resize(y.len(), 0);
         let (kernel, stride) = (self.kernel, self.stride);
         let task = SAMPLES_PER_TASK * channels;
@@ -69,7 +69,8 @@ impl Layer for MaxPool2d {
         let [channels, h, w] = self.in_shape;
         let (oh, ow) = self.out_hw();
         let (in_plane, out_plane) = (h * w, oh * ow);
-        let mut dx = Tensor::zeros(&x.shape);
+        // Zeroed per task below, in parallel and while the chunk is about to be written anyway.
+        let mut dx = Tensor::for_overwrite(&x.shape);
         let (kernel, stride) = (self.kernel, self.stride);
         let task = SAMPLES_PER_TASK * channels;
         dx.data
@@ -77,6 +78,7 @@ impl Layer for MaxPool2d {
             .zip(self.argmax.par_chunks(task * out_plane))
             .zip(dy.data.par_chunks(task * out_plane))
             .for_each(|((dx, argmax), dy)| {
+                dx.fill(0.0);
                 for ((dx, argmax), dy) in
                     dx.chunks_exact_mut(in_plane).zip(argmax.chunks_exact(out_plane)).zip(dy.chunks_exact(out_plane))
                 {

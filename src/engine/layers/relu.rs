@@ -30,7 +30,7 @@ impl Layer for Relu {
     }
 
     fn forward(&mut self, x: &Tensor, _mode: Mode) -> Tensor {
-        let mut y = Tensor::zeros(&x.shape);
+        let mut y = Tensor::for_overwrite(&x.shape);
         y.data
             .par_chunks_mut(ELEMENTS_PER_TASK)
             .zip(x.data.par_chunks(ELEMENTS_PER_TASK))
@@ -39,7 +39,7 @@ impl Layer for Relu {
     }
 
     fn backward(&mut self, _x: &Tensor, y: &Tensor, dy: &Tensor, _want_dx: bool) -> Option<Tensor> {
-        let mut dx = Tensor::zeros(&dy.shape);
+        let mut dx = Tensor::for_overwrite(&dy.shape);
         dx.data
             .par_chunks_mut(ELEMENTS_PER_TASK)
             .zip(y.data.par_chunks(ELEMENTS_PER_TASK).zip(dy.data.par_chunks(ELEMENTS_PER_TASK)))

@@ -82,6 +82,13 @@ fn build_layer(
     })
 }
 
+/// Hands kept activations back to the tensor pool for the next pass to reuse.
+fn recycle_all(activations: &mut Vec<Tensor>) {
+    for t in activations.drain(..) {
+        t.recycle();
+    }
+}
+
 impl Sequential {
     /// Builds the network of `spec` for samples of `input_shape` (C, H, W) and `classes` outputs.
     pub fn from_spec(
@@ -153,13 +160,13 @@ impl Sequential {
             x.shape,
             self.input_shape
         );
-        self.activations.clear();
+        recycle_all(&mut self.activations);
         self.activations.push(x);
         for layer in &mut self.layers {
             let y = layer.forward(self.activations.last().unwrap(), mode);
             if mode == Mode::Eval {
                 // Nothing will go backward: keep only the newest activation.
-                self.activations.clear();
+                recycle_all(&mut self.activations);
             }
             self.activations.push(y);
         }
@@ -199,11 +206,13 @@ impl Sequential {
         let mut dy = dlogits;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
             let (x, y) = (&self.activations[i], &self.activations[i + 1]);
-            match layer.backward(x, y, &dy, i > 0) {
-                Some(dx) => dy = dx,
-                None => break,
+            let dx = layer.backward(x, y, &dy, i > 0);
+            std::mem::replace(&mut dy, dx.unwrap_or_else(|| Tensor::from_vec(&[0], Vec::new()))).recycle();
+            if dy.is_empty() {
+                break;
             }
         }
+        dy.recycle();
     }
 
     pub fn params(&self) -> Vec<&Param> {
