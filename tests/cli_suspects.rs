@@ -149,6 +149,10 @@ fn bad_input_is_refused_with_a_message_naming_the_problem() {
         "error: unknown --rank 'loss'; use self-confidence or margin\n"
     );
     assert_eq!(
+        refused(&["--method", "last-epoch", "--epochs", "3"]),
+        "error: --fold and --epochs belong to --method cross-val and argmax; last-epoch trains nothing\n"
+    );
+    assert_eq!(
         refused(&["--method", "cross-val", "--folds", "2", "--fold", "3"]),
         "error: --fold 3 is not among folds 1..=2\n"
     );

@@ -52,6 +52,9 @@ pub struct SuspectsArgs {
 pub fn run(args: SuspectsArgs) -> Result<(), String> {
     let method = Method::parse(&args.method)?;
     let by = Rank::parse(&args.rank)?;
+    if method == Method::LastEpoch && (args.fold.is_some() || args.epochs.is_some()) {
+        return Err("--fold and --epochs belong to --method cross-val and argmax; last-epoch trains nothing".into());
+    }
     if args.top == Some(0) {
         return Err("--top must be at least 1".into());
     }

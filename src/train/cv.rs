@@ -107,7 +107,8 @@ pub fn oof_path(dir: &Path, fold: usize) -> PathBuf {
     dir.join(format!("fold-{fold}-oof.csv"))
 }
 
-/// What fold files must agree on to be combined.
+/// What fold files must agree on to be combined: what a [`FoldResult`] records. (It does not
+/// record the optimizer or learning rate, so folds differing only in those are not caught.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoldPlan {
     pub folds: usize,
