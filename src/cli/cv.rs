@@ -6,15 +6,12 @@
 use super::train::{Progress, TrainArgs, config_from_args, timestamp};
 use crate::data::{load_pair, write_atomic};
 use crate::engine::init::Init;
-use crate::engine::model::Sequential;
-use crate::engine::optim::{Optimizer, OptimizerKind};
-use crate::train::cv::{FoldResult, fold_assignment, fold_split, mean_std};
-use crate::train::evaluate::evaluate;
+use crate::engine::optim::OptimizerKind;
+use crate::train::cv::{FoldResult, fold_assignment, fold_split, mean_std, run_fold};
+use crate::train::recipe::Recipe;
 use crate::train::run::read_json;
-use crate::train::trainer::{TrainState, train};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct CvArgs {
@@ -55,7 +52,7 @@ pub fn run(args: CvArgs) -> Result<(), String> {
         None => (1..=args.folds).collect(),
     };
     let (name, spec, cfg) = config_from_args(&args.train)?;
-    let optimizer_kind = OptimizerKind::parse(&cfg.optimizer, cfg.momentum)?;
+    OptimizerKind::parse(&cfg.optimizer, cfg.momentum)?;
     let init = Init::parse(&args.train.init).ok_or_else(|| format!("unknown --init '{}'", args.train.init))?;
     let (data, _) =
         load_pair(args.train.data.train.as_deref(), args.train.data.test.as_deref(), args.train.data.mirror.as_deref())
@@ -66,7 +63,8 @@ pub fn run(args: CvArgs) -> Result<(), String> {
     let dir =
         args.train.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("cv-{name}-{}", timestamp())));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let fold_of = fold_assignment(data.len(), args.folds, cfg.seed);
+    let recipe = Recipe { name, spec, config: cfg, init };
+    let fold_of = fold_assignment(data.len(), args.folds, recipe.config.seed);
     for fold in folds {
         let (train_indices, held_out) = fold_split(&fold_of, fold - 1);
         println!(
@@ -75,46 +73,16 @@ pub fn run(args: CvArgs) -> Result<(), String> {
             train_indices.len(),
             held_out.len()
         );
-        let started = Instant::now();
-        let model = Sequential::from_spec(&name, &spec, &data.shape, data.class_names.len(), init, cfg.seed)
-            .map_err(|e| e.to_string())?;
-        let optimizer = Optimizer::new(optimizer_kind, cfg.weight_decay);
-        let mut state = TrainState { model, optimizer, epochs_done: 0, history: Vec::new(), misclassified: Vec::new() };
-        let mut progress = Progress::new(cfg.epochs);
-        train(&mut state, &cfg, &data, &train_indices, &[], &mut progress, &mut |_| Ok(()))?;
+        let mut progress = Progress::new(recipe.config.epochs);
+        let result = run_fold(&recipe, &data, args.folds, fold, &dir, &mut progress);
         progress.finish();
-        let e = evaluate(&mut state.model, &data, Some(&held_out), cfg.normalization, 500);
-        let result = FoldResult {
-            fold,
-            folds: args.folds,
-            seed: cfg.seed,
-            spec: spec.clone(),
-            accuracy: e.accuracy,
-            loss: e.loss,
-            train_images: train_indices.len(),
-            held_out_images: held_out.len(),
-            epochs: cfg.epochs,
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        let classes = data.class_names.len();
-        let mut oof = String::from("index,label,predicted");
-        for c in 0..classes {
-            oof += &format!(",p{c}");
-        }
-        oof += "\n";
-        for (k, &i) in held_out.iter().enumerate() {
-            oof += &format!("{i},{},{}", data.labels[i], e.predictions[k]);
-            for p in &e.probs[k * classes..(k + 1) * classes] {
-                oof += &format!(",{p:.6}");
-            }
-            oof += "\n";
-        }
-        let oof_path = dir.join(format!("fold-{fold}-oof.csv"));
-        write_atomic(&oof_path, oof.as_bytes()).map_err(|e| e.to_string())?;
-        let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
-        write_atomic(&dir.join(format!("fold-{fold}.json")), format!("{json}\n").as_bytes())
-            .map_err(|e| e.to_string())?;
-        println!("fold {fold}/{}: held-out accuracy {:.2}%  loss {:.4}", args.folds, 100.0 * e.accuracy, e.loss);
+        let result = result?;
+        println!(
+            "fold {fold}/{}: held-out accuracy {:.2}%  loss {:.4}",
+            args.folds,
+            100.0 * result.accuracy,
+            result.loss
+        );
     }
     if args.fold.is_none() {
         merge(&dir)?;

@@ -4,8 +4,10 @@ pub mod bench;
 pub mod cv;
 pub mod eval;
 pub mod explore;
+pub mod noise_bench;
 pub mod predict;
 pub mod summary;
+pub mod suspects;
 pub mod train;
 
 use clap::{Parser, Subcommand};
@@ -66,6 +68,10 @@ pub enum Command {
     /// k-fold cross-validation (all folds, or one with --fold I; `cv merge DIR` combines them).
     #[command(args_conflicts_with_subcommands = true)]
     Cv(Box<cv::CvArgs>),
+    /// Rank a run's training images by how likely their label is wrong (suspects.csv + .png).
+    Suspects(suspects::SuspectsArgs),
+    /// Flip known labels, run every detector and retrain: precision, recall, F1, accuracy.
+    NoiseBench(Box<noise_bench::NoiseBenchArgs>),
 }
 
 /// Runs the parsed command; errors come back as one message for `main` to print.
@@ -92,5 +98,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Predict(args) => predict::run(args),
         Command::Cv(args) => cv::run(*args),
         Command::Bench(args) => bench::run(args),
+        Command::Suspects(args) => suspects::run(args),
+        Command::NoiseBench(args) => noise_bench::run(*args),
     }
 }

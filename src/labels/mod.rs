@@ -2,6 +2,11 @@
 //! keep every answer in a journal, and write a corrected training set.
 //!
 //! `suspects` holds the file both halves share: the ranked list (`suspects.csv`) and its
-//! sidecar (`suspects.json`) that names the dataset the indices refer to.
+//! sidecar (`suspects.json`) that names the dataset the indices refer to. `confident` is
+//! confident learning over out-of-sample probabilities, `detect` turns a run into a ranked list
+//! by one of the methods, and `noise` flips known labels and scores detectors against them.
 
+pub mod confident;
+pub mod detect;
+pub mod noise;
 pub mod suspects;

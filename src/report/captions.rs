@@ -46,3 +46,26 @@ pub fn misclassified_tile<'a>(
 pub fn grid_columns(n: usize) -> usize {
     ((n as f64).sqrt().ceil() as usize).clamp(1, 10)
 }
+
+/// A suspect of a suspects list: "1. #1234", "given: Shirt", "maybe: T-shirt/top 87%", in red
+/// (the image's label is the one in doubt).
+pub fn suspect_tile<'a>(
+    pixels: &'a [u8],
+    shape: [usize; 3],
+    rank: usize,
+    index: usize,
+    given: &str,
+    suggested: &str,
+    p_suggested: f32,
+) -> Tile<'a> {
+    Tile {
+        pixels,
+        shape,
+        lines: vec![
+            format!("{rank}. #{index}"),
+            format!("given: {given}"),
+            format!("maybe: {suggested} {:.0}%", 100.0 * p_suggested),
+        ],
+        color: WRONG,
+    }
+}

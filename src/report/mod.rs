@@ -20,9 +20,10 @@ pub mod history;
 pub mod pie;
 pub mod preview;
 pub mod run_report;
+pub mod suspects;
 pub mod text;
 
-pub use captions::{grid_columns, misclassified_tile, prediction_tile};
+pub use captions::{grid_columns, misclassified_tile, prediction_tile, suspect_tile};
 pub use confusion::confusion_png;
 pub use grid::{NEUTRAL, RIGHT, Tile, WRONG, grid_size, image_grid_png, single_image_png};
 pub use history::history_png;

@@ -1,7 +1,19 @@
-//! k-fold cross-validation: seeded fold assignment, per-fold results, and their merge.
+//! k-fold cross-validation: seeded fold assignment, training one fold and writing its files,
+//! reading the folds' out-of-fold probabilities back, and merging the per-fold results.
+//!
+//! A fold folder holds, per fold I, `fold-I.json` (a [`FoldResult`]) and `fold-I-oof.csv`
+//! (`index,label,predicted,p0,…`: the held-out images' probabilities from the model that did
+//! not train on them). `cv` and `suspects --method cross-val` both write it.
 
+use super::evaluate::evaluate;
+use super::recipe::Recipe;
+use super::run::read_json;
+use super::trainer::Observer;
+use crate::data::{Dataset, write_atomic};
 use crate::engine::rng::{Purpose, Rng};
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// The fold (0..folds) of each of `n` samples: a seeded permutation cut into `folds` blocks
 /// whose sizes differ by at most one.
@@ -34,6 +46,190 @@ pub struct FoldResult {
     pub held_out_images: usize,
     pub epochs: usize,
     pub seconds: f64,
+}
+
+/// Trains fold `fold` (1-based) of `folds` with `recipe` on the other folds of `data`, evaluates
+/// it on its own fold, and writes `dir/fold-I-oof.csv` and `dir/fold-I.json` (atomically;
+/// `dir` is created if need be).
+pub fn run_fold(
+    recipe: &Recipe,
+    data: &Dataset,
+    folds: usize,
+    fold: usize,
+    dir: &Path,
+    observer: &mut dyn Observer,
+) -> Result<FoldResult, String> {
+    let cfg = &recipe.config;
+    let fold_of = fold_assignment(data.len(), folds, cfg.seed);
+    let (train_indices, held_out) = fold_split(&fold_of, fold - 1);
+    let started = Instant::now();
+    let mut state = recipe.train(data, &train_indices, observer)?;
+    let e = evaluate(&mut state.model, data, Some(&held_out), cfg.normalization, 500);
+    let result = FoldResult {
+        fold,
+        folds,
+        seed: cfg.seed,
+        spec: recipe.spec.clone(),
+        accuracy: e.accuracy,
+        loss: e.loss,
+        train_images: train_indices.len(),
+        held_out_images: held_out.len(),
+        epochs: cfg.epochs,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let classes = data.class_names.len();
+    let mut oof = String::from("index,label,predicted");
+    for c in 0..classes {
+        oof += &format!(",p{c}");
+    }
+    oof += "\n";
+    for (k, &i) in held_out.iter().enumerate() {
+        oof += &format!("{i},{},{}", data.labels[i], e.predictions[k]);
+        for p in &e.probs[k * classes..(k + 1) * classes] {
+            oof += &format!(",{p:.6}");
+        }
+        oof += "\n";
+    }
+    write_atomic(&oof_path(dir, fold), oof.as_bytes()).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
+    write_atomic(&result_path(dir, fold), format!("{json}\n").as_bytes()).map_err(|e| e.to_string())?;
+    Ok(result)
+}
+
+/// `dir/fold-I.json`.
+pub fn result_path(dir: &Path, fold: usize) -> PathBuf {
+    dir.join(format!("fold-{fold}.json"))
+}
+
+/// `dir/fold-I-oof.csv`.
+pub fn oof_path(dir: &Path, fold: usize) -> PathBuf {
+    dir.join(format!("fold-{fold}-oof.csv"))
+}
+
+/// What fold files must agree on to be combined: what a [`FoldResult`] records. (It does not
+/// record the optimizer or learning rate, so folds differing only in those are not caught.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoldPlan {
+    pub folds: usize,
+    pub seed: u64,
+    pub spec: String,
+    pub epochs: usize,
+}
+
+impl FoldPlan {
+    /// The settings `result` differs in, as "3 folds (here 5)", or `None` when it fits.
+    fn differences(&self, result: &FoldResult) -> Option<String> {
+        let mut diffs = Vec::new();
+        if result.folds != self.folds {
+            diffs.push(format!("{} folds (here {})", result.folds, self.folds));
+        }
+        if result.seed != self.seed {
+            diffs.push(format!("seed {} (here {})", result.seed, self.seed));
+        }
+        if result.epochs != self.epochs {
+            diffs.push(format!("{} epochs (here {})", result.epochs, self.epochs));
+        }
+        if result.spec != self.spec {
+            diffs.push(format!("network '{}' (here '{}')", result.spec, self.spec));
+        }
+        (!diffs.is_empty()).then(|| diffs.join(", "))
+    }
+}
+
+/// Which of the plan's folds `dir` already holds (index 0 = fold 1). A fold file made with
+/// other settings is an error rather than something to overwrite or mix in silently.
+pub fn folds_present(dir: &Path, plan: &FoldPlan) -> Result<Vec<bool>, String> {
+    let mut present = vec![false; plan.folds];
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(present);
+    };
+    let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    for name in names {
+        let Some(number) = name.strip_prefix("fold-").and_then(|n| n.strip_suffix(".json")) else {
+            continue;
+        };
+        let path = dir.join(&name);
+        let result: FoldResult = read_json(&path)?;
+        if let Some(diffs) = plan.differences(&result) {
+            return Err(format!(
+                "{} was made with {diffs}; delete {} or ask for the same settings",
+                path.display(),
+                dir.display()
+            ));
+        }
+        if number != result.fold.to_string() || !(1..=plan.folds).contains(&result.fold) {
+            return Err(format!("{}: holds fold {}, not fold {number}", path.display(), result.fold));
+        }
+        present[result.fold - 1] = oof_path(dir, result.fold).is_file();
+    }
+    Ok(present)
+}
+
+/// Every image's out-of-fold probabilities (N × K, row-major) from the plan's fold files in
+/// `dir`, checked against `data`: each image once, in the fold the plan puts it in, with the
+/// label the training set gives it.
+pub fn read_oof(dir: &Path, plan: &FoldPlan, data: &Dataset) -> Result<Vec<f32>, String> {
+    let (n, classes) = (data.len(), data.class_names.len());
+    let fold_of = fold_assignment(n, plan.folds, plan.seed);
+    let mut probs = vec![0.0f32; n * classes];
+    let mut seen = vec![false; n];
+    let header_columns = 3 + classes;
+    for fold in 1..=plan.folds {
+        let path = oof_path(dir, fold);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut lines = text.lines().enumerate();
+        match lines.next() {
+            Some((_, h)) if h.starts_with("index,label,predicted") && h.split(',').count() == header_columns => {}
+            _ => {
+                return Err(format!(
+                    "{}: line 1: expected the header index,label,predicted,p0,… with {header_columns} columns",
+                    path.display()
+                ));
+            }
+        }
+        for (line_number, line) in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let at = |problem: String| format!("{}: line {}: {problem}", path.display(), line_number + 1);
+            let cells: Vec<&str> = line.split(',').collect();
+            if cells.len() != header_columns {
+                return Err(at(format!("{} columns, expected {header_columns}", cells.len())));
+            }
+            let index: usize =
+                cells[0].parse().map_err(|_| at(format!("index '{}' is not a whole number", cells[0])))?;
+            if index >= n {
+                return Err(at(format!("index {index} is beyond the {n} training images")));
+            }
+            if fold_of[index] != fold - 1 || seen[index] {
+                return Err(at(format!("image {index} does not belong to fold {fold} (or appears twice)")));
+            }
+            if cells[1] != data.labels[index].to_string() {
+                return Err(at(format!(
+                    "image {index} has label {} here but {} in {}: the folds were made on another training set",
+                    cells[1], data.labels[index], data.source
+                )));
+            }
+            for (c, cell) in cells[3..].iter().enumerate() {
+                let p: f32 = cell.parse().map_err(|_| at(format!("p{c} '{cell}' is not a number")))?;
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(at(format!("p{c} {p} is not a probability")));
+                }
+                probs[index * classes + c] = p;
+            }
+            seen[index] = true;
+        }
+    }
+    if let Some(missing) = seen.iter().position(|&s| !s) {
+        return Err(format!(
+            "{}: image {missing} has no out-of-fold probabilities (fold {}'s file lacks it)",
+            dir.display(),
+            fold_of[missing] + 1
+        ));
+    }
+    Ok(probs)
 }
 
 /// Mean and sample standard deviation (n − 1; 0 for a single value).

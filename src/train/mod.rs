@@ -4,5 +4,6 @@ pub mod batch;
 pub mod cv;
 pub mod evaluate;
 pub mod metrics;
+pub mod recipe;
 pub mod run;
 pub mod trainer;

@@ -204,3 +204,69 @@ pub fn load_checkpoint(
     state.misclassified = info.misclassified;
     Ok(())
 }
+
+/// Reads `dir/misclassified.csv` back, checking each row against the run's training set (its
+/// `labels`, `classes` classes). Errors name the file, the line and the problem.
+pub fn read_misclassified(dir: &Path, labels: &[u8], classes: usize) -> Result<Vec<Misclassified>, String> {
+    let images = labels.len();
+    let path = dir.join("misclassified.csv");
+    if !path.is_file() {
+        return Err(format!(
+            "{} is missing: the run has not finished (train writes it after the last epoch)",
+            path.display()
+        ));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut lines = text.lines().enumerate();
+    if !lines.next().is_some_and(|(_, h)| h.starts_with("index,label,predicted,confidence")) {
+        return Err(format!("{}: line 1: expected the header index,label,predicted,confidence,…", path.display()));
+    }
+    let mut rows = Vec::new();
+    for (n, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = |problem: String| format!("{}: line {}: {problem}", path.display(), n + 1);
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() < 4 {
+            return Err(at(format!("{} columns, expected at least 4", cells.len())));
+        }
+        let whole = |k: usize, name: &str, below: usize| -> Result<usize, String> {
+            match cells[k].parse::<usize>() {
+                Ok(v) if v < below => Ok(v),
+                Ok(v) => Err(at(format!("{name} {v} is out of range (below {below})"))),
+                Err(_) => Err(at(format!("{name} '{}' is not a whole number", cells[k]))),
+            }
+        };
+        let confidence: f32 = cells[3].parse().map_err(|_| at(format!("confidence '{}' is not a number", cells[3])))?;
+        let (index, label) = (whole(0, "index", images)?, whole(1, "label", classes)? as u8);
+        if labels[index] != label {
+            return Err(at(format!(
+                "image {index} has label {label} here but {} in the training set: the run was trained on other data",
+                labels[index]
+            )));
+        }
+        rows.push(Misclassified { index, label, predicted: whole(2, "predicted", classes)? as u8, confidence });
+    }
+    Ok(rows)
+}
+
+/// The training set a run was trained on: `train_data` as recorded in `model.json` — a path,
+/// the "IMAGES + LABELS" pair an IDX look-up records, or "" for the default Fashion-MNIST
+/// look-up.
+pub fn read_train_set(info: &ModelInfo) -> Result<crate::data::Dataset, String> {
+    use crate::data::{Split, load_pair, read_path};
+    let recorded = info.train_data.as_str();
+    if recorded.is_empty() {
+        return Ok(load_pair(None, None, None).map_err(|e| e.to_string())?.0);
+    }
+    let path = Path::new(recorded);
+    if path.exists() {
+        return read_path(path, Split::Train).map_err(|e| e.to_string());
+    }
+    // An IDX pair: the images file names its labels file beside it.
+    match recorded.split_once(" + ") {
+        Some((images, _)) => read_path(Path::new(images), Split::Train).map_err(|e| e.to_string()),
+        None => Err(format!("the run's training data {recorded} (model.json train_data) is not there")),
+    }
+}

@@ -1,0 +1,295 @@
+//! `fashion-cnn noise-bench`: how good are the detectors? Flip a known share of the training
+//! labels, run every detector on the noisy set, score their flags against the flips, and
+//! retrain to see what finding them is worth in test accuracy.
+//!
+//! Stages, each timed: inject the noise (and write the noisy set and `flips.csv`), train on the
+//! clean set (a) and on the noisy set (b, whose last epoch is also the `last-epoch` detector),
+//! K-fold cross-validation on the noisy set (confident learning and the argmax filter), then
+//! retrain (c) with every confident-learning flag given its true label — a perfect reviewer —
+//! and (d) without the flagged images. Every model uses the same recipe (the train flags).
+
+use super::train::{Progress, TrainArgs, config_from_args, timestamp};
+use crate::data::{Dataset, load_pair, write_atomic, write_idx_dir};
+use crate::engine::init::Init;
+use crate::labels::confident::Rank;
+use crate::labels::detect::{Method, last_epoch, out_of_sample};
+use crate::labels::noise::{Noise, Score, corrected, inject, score, without};
+use crate::labels::suspects::{DatasetRef, FORMAT, SuspectsInfo, write_suspects};
+use crate::train::cv::{FoldPlan, read_oof, run_fold};
+use crate::train::evaluate::evaluate;
+use crate::train::recipe::Recipe;
+use crate::train::trainer::TrainState;
+use clap::Args;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct NoiseBenchArgs {
+    /// symmetric (to a random other class) or pairs (T-shirt↔Shirt, Pullover↔Coat,
+    /// Sandal→Sneaker→Ankle boot→Sandal).
+    #[arg(long)]
+    pub noise: String,
+    /// Fraction of all training images whose label is flipped, e.g. 0.2.
+    #[arg(long)]
+    pub rate: f64,
+    /// Folds of the cross-validation the out-of-sample detectors use.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// The recipe every model is trained with; --seed also seeds the noise; --out is the
+    /// benchmark's folder (default runs/noise-bench-<noise>-<UTC time>).
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+#[derive(Serialize)]
+struct DetectorRow {
+    detector: String,
+    #[serde(flatten)]
+    score: Score,
+}
+
+#[derive(Serialize)]
+struct RetrainRow {
+    training_set: String,
+    images: usize,
+    test_accuracy: f64,
+}
+
+#[derive(Serialize)]
+struct StageTime {
+    stage: String,
+    seconds: f64,
+}
+
+/// `noise-bench.json`.
+#[derive(Serialize)]
+struct Report {
+    noise: String,
+    rate: f64,
+    seed: u64,
+    train_images: usize,
+    test_images: usize,
+    flipped: usize,
+    folds: usize,
+    network: String,
+    spec: String,
+    epochs: usize,
+    detectors: Vec<DetectorRow>,
+    retrain: Vec<RetrainRow>,
+    /// ((c) − (b)) / ((a) − (b)); `None` when the noise cost no accuracy.
+    recovered_share: Option<f64>,
+    stages: Vec<StageTime>,
+}
+
+pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
+    let noise = Noise::parse(&args.noise)?;
+    if args.train.resume.is_some() || args.train.val_split != 0.0 {
+        return Err("noise-bench takes neither --resume nor --val-split: it trains every model from scratch".into());
+    }
+    if args.folds < 2 {
+        return Err(format!("--folds must be at least 2, not {}", args.folds));
+    }
+    let (name, spec, config) = config_from_args(&args.train)?;
+    let init = Init::parse(&args.train.init).ok_or_else(|| format!("unknown --init '{}'", args.train.init))?;
+    let recipe = Recipe { name, spec, config, init };
+    let seed = recipe.config.seed;
+    let mut stages = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |stage: &str, stages: &mut Vec<StageTime>| {
+        stages.push(StageTime { stage: stage.into(), seconds: clock.elapsed().as_secs_f64() });
+        clock = Instant::now();
+    };
+
+    let data = &args.train.data;
+    let (clean, test) =
+        load_pair(data.train.as_deref(), data.test.as_deref(), data.mirror.as_deref()).map_err(|e| e.to_string())?;
+    if clean.len() < args.folds {
+        return Err(format!("{} images cannot be split into {} folds", clean.len(), args.folds));
+    }
+    let (noisy_labels, flipped) = inject(&clean.labels, clean.class_names.len(), noise, args.rate, seed)?;
+    let noisy = Dataset { labels: noisy_labels, source: format!("{} with noise", clean.source), ..clean.clone() };
+    let dir = args
+        .train
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("noise-bench-{}-{}", noise.name(), timestamp())));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let noisy_dir = write_noisy_set(&dir, &clean, &noisy, &flipped)?;
+    println!(
+        "{} of {} training labels flipped ({} noise, rate {}, seed {seed}); network {}, {} epochs, {} folds",
+        flipped.len(),
+        clean.len(),
+        noise.name(),
+        args.rate,
+        recipe.name,
+        recipe.config.epochs,
+        args.folds
+    );
+    lap("inject noise", &mut stages);
+
+    let all: Vec<usize> = (0..clean.len()).collect();
+    let (_, clean_accuracy) = train_and_test(&recipe, "(a) clean", &clean, &all, &test)?;
+    lap("(a) train on the clean set", &mut stages);
+    let (mut noisy_state, noisy_accuracy) = train_and_test(&recipe, "(b) noisy", &noisy, &all, &test)?;
+    let classes = clean.class_names.len();
+    let norm = recipe.config.normalization;
+    let last = last_epoch(&mut noisy_state.model, &noisy, norm, &noisy_state.misclassified);
+    lap("(b) train on the noisy set (+ last-epoch detector)", &mut stages);
+
+    let folds_dir = dir.join("cross-val");
+    let plan = FoldPlan { folds: args.folds, seed, spec: recipe.spec.clone(), epochs: recipe.config.epochs };
+    for fold in 1..=args.folds {
+        println!("cross-validation fold {fold}/{} on the noisy set", args.folds);
+        let mut progress = Progress::new(recipe.config.epochs);
+        let result = run_fold(&recipe, &noisy, args.folds, fold, &folds_dir, &mut progress);
+        progress.finish();
+        result?;
+    }
+    let probs = read_oof(&folds_dir, &plan, &noisy)?;
+    let confident = out_of_sample(Method::CrossVal, &probs, &noisy.labels, classes, Rank::SelfConfidence);
+    let argmax = out_of_sample(Method::Argmax, &probs, &noisy.labels, classes, Rank::SelfConfidence);
+    if let Some(noisy_dir) = &noisy_dir {
+        let info = SuspectsInfo {
+            format: FORMAT.into(),
+            method: Method::CrossVal.name().into(),
+            source: folds_dir.display().to_string(),
+            dataset: DatasetRef::of(&noisy_dir.display().to_string(), &noisy),
+            class_names: noisy.class_names.clone(),
+            count: confident.len(),
+        };
+        write_suspects(&dir.join("suspects.csv"), &info, &confident)?;
+    }
+    lap("cross-validation on the noisy set (+ confident learning, argmax)", &mut stages);
+
+    let ranked = |list: &[crate::labels::suspects::Suspect]| list.iter().map(|s| s.index).collect::<Vec<_>>();
+    let flagged = ranked(&confident);
+    let fixed = Dataset { labels: corrected(&noisy.labels, &clean.labels, &flagged), ..noisy.clone() };
+    let (_, corrected_accuracy) = train_and_test(&recipe, "(c) corrected", &fixed, &all, &test)?;
+    lap("(c) train with flags corrected", &mut stages);
+    let kept = without(noisy.len(), &flagged);
+    let (_, removed_accuracy) = train_and_test(&recipe, "(d) flags removed", &noisy, &kept, &test)?;
+    lap("(d) train with flags removed", &mut stages);
+
+    let gap = clean_accuracy - noisy_accuracy;
+    let report = Report {
+        noise: noise.name().into(),
+        rate: args.rate,
+        seed,
+        train_images: clean.len(),
+        test_images: test.len(),
+        flipped: flipped.len(),
+        folds: args.folds,
+        network: recipe.name.clone(),
+        spec: recipe.spec.clone(),
+        epochs: recipe.config.epochs,
+        detectors: vec![
+            DetectorRow { detector: "last-epoch".into(), score: score(&ranked(&last), &flipped) },
+            DetectorRow { detector: "confident learning (cross-val)".into(), score: score(&flagged, &flipped) },
+            DetectorRow { detector: "argmax (cross-val)".into(), score: score(&ranked(&argmax), &flipped) },
+        ],
+        retrain: vec![
+            RetrainRow { training_set: "(a) clean".into(), images: clean.len(), test_accuracy: clean_accuracy },
+            RetrainRow { training_set: "(b) noisy".into(), images: noisy.len(), test_accuracy: noisy_accuracy },
+            RetrainRow {
+                training_set: "(c) noisy, confident-learning flags given their true label".into(),
+                images: noisy.len(),
+                test_accuracy: corrected_accuracy,
+            },
+            RetrainRow {
+                training_set: "(d) noisy, confident-learning flags removed".into(),
+                images: kept.len(),
+                test_accuracy: removed_accuracy,
+            },
+        ],
+        recovered_share: (gap > 0.0).then(|| (corrected_accuracy - noisy_accuracy) / gap),
+        stages,
+    };
+    let markdown = markdown(&report);
+    println!("\n{markdown}");
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    write_atomic(&dir.join("noise-bench.json"), format!("{json}\n").as_bytes()).map_err(|e| e.to_string())?;
+    write_atomic(&dir.join("noise-bench.md"), markdown.as_bytes()).map_err(|e| e.to_string())?;
+    println!("results in {}/", dir.display());
+    Ok(())
+}
+
+/// Writes `flips.csv` (index, true label, noisy label) and, for one-channel images, the noisy
+/// training set as IDX files in `dir/noisy-train/` (its path is returned), so the noisy set can
+/// be trained on, reviewed and corrected like any other.
+fn write_noisy_set(dir: &Path, clean: &Dataset, noisy: &Dataset, flipped: &[usize]) -> Result<Option<PathBuf>, String> {
+    let mut flips = String::from("index,true_label,noisy_label\n");
+    for &i in flipped {
+        flips += &format!("{i},{},{}\n", clean.labels[i], noisy.labels[i]);
+    }
+    write_atomic(&dir.join("flips.csv"), flips.as_bytes()).map_err(|e| e.to_string())?;
+    if noisy.shape[0] != 1 {
+        return Ok(None);
+    }
+    let noisy_dir = dir.join("noisy-train");
+    write_idx_dir(noisy, &noisy_dir, "train", true).map_err(|e| e.to_string())?;
+    Ok(Some(noisy_dir))
+}
+
+/// Trains a fresh model on `indices` of `train` and returns it with its test accuracy.
+fn train_and_test(
+    recipe: &Recipe,
+    what: &str,
+    train: &Dataset,
+    indices: &[usize],
+    test: &Dataset,
+) -> Result<(TrainState, f64), String> {
+    println!("{what}: training on {} images", indices.len());
+    let mut progress = Progress::new(recipe.config.epochs);
+    let state = recipe.train(train, indices, &mut progress);
+    progress.finish();
+    let mut state = state?;
+    let accuracy = evaluate(&mut state.model, test, None, recipe.config.normalization, 500).accuracy;
+    println!("{what}: test accuracy {:.2}%", 100.0 * accuracy);
+    Ok((state, accuracy))
+}
+
+fn markdown(r: &Report) -> String {
+    let mut md = format!(
+        "# noise-bench: {:.0}% {} noise, seed {}\n\n{} training images, {} labels flipped; {} test images; \
+         network {} for {} epochs; {} folds.\n\n",
+        100.0 * r.rate,
+        r.noise,
+        r.seed,
+        r.train_images,
+        r.flipped,
+        r.test_images,
+        r.network,
+        r.epochs,
+        r.folds
+    );
+    md += "| detector | flagged | flips found | precision | recall | F1 | precision top 100 | precision top 500 |\n";
+    md += "|---|---|---|---|---|---|---|---|\n";
+    for d in &r.detectors {
+        let s = &d.score;
+        md += &format!(
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+            d.detector,
+            s.flagged,
+            s.true_positives,
+            s.precision,
+            s.recall,
+            s.f1,
+            s.precision_top_100,
+            s.precision_top_500
+        );
+    }
+    md += "\n| training set | images | test accuracy |\n|---|---|---|\n";
+    for t in &r.retrain {
+        md += &format!("| {} | {} | {:.2}% |\n", t.training_set, t.images, 100.0 * t.test_accuracy);
+    }
+    md += &match r.recovered_share {
+        Some(share) => format!("\n(c) recovers {:.1}% of the (a) − (b) accuracy gap.\n", 100.0 * share),
+        None => "\nThe noise cost no test accuracy ((b) ≥ (a)), so there is no gap to recover.\n".into(),
+    };
+    md += "\n| stage | seconds |\n|---|---|\n";
+    for s in &r.stages {
+        md += &format!("| {} | {:.1} |\n", s.stage, s.seconds);
+    }
+    md
+}

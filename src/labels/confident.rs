@@ -1,0 +1,295 @@
+//! Confident learning (Northcutt, Jiang and Chuang, "Confident Learning: Estimating Uncertainty
+//! in Dataset Labels", 2021) over out-of-sample predicted probabilities, as pure functions.
+//!
+//! The probabilities must come from models that never trained on the image they score (k-fold
+//! cross-validation): a network that saw an image memorises its label, noisy or not, and then
+//! agrees with it. Given those, the method needs no guess of the noise rate:
+//!
+//! 1. per-class threshold t_j = the mean p(j) over the images labelled j — how confident the
+//!    model typically is on a class it is right about;
+//! 2. the confident joint C[i][j] counts the images labelled i whose probability reaches the
+//!    threshold of class j; when several classes reach theirs, the image counts once, for the one
+//!    with the largest p(j) (the image's own class included, so an image whose own class is
+//!    that one sits on the diagonal);
+//! 3. "prune by noise rate": for each off-diagonal cell (i, j), the C[i][j] images labelled i
+//!    with the largest margin p(j) − p(i) are flagged — the cell says how many labels went from
+//!    j to i, the margin says which ones most clearly did. An image flagged whose model argmax is
+//!    its given label is unflagged, as cleanlab does: the model would not change it.
+//!
+//! The flags are then ranked, most suspect first, by self-confidence p(given) ascending or by
+//! normalised margin (p(given) − max other p + 1) / 2 ascending.
+//!
+//! `probs` is always N × K, row-major (image n's class k at `n * K + k`), and `labels` holds N
+//! labels below K. The functions assume those shapes; callers check them against their files.
+
+/// How a list of flagged images is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rank {
+    /// By p(given label), lowest first (score = 1 − p(given)).
+    SelfConfidence,
+    /// By normalised margin (p(given) − max other p + 1) / 2, lowest first (score = 1 − that).
+    Margin,
+}
+
+impl Rank {
+    pub fn parse(text: &str) -> Result<Rank, String> {
+        match text {
+            "self-confidence" => Ok(Rank::SelfConfidence),
+            "margin" => Ok(Rank::Margin),
+            _ => Err(format!("unknown --rank '{text}'; use self-confidence or margin")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rank::SelfConfidence => "self-confidence",
+            Rank::Margin => "margin",
+        }
+    }
+}
+
+/// An image whose label is in doubt, before ranking.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flag {
+    pub index: usize,
+    pub given: u8,
+    pub suggested: u8,
+    /// Higher = more suspect; set by [`rank`].
+    pub score: f64,
+}
+
+fn row(probs: &[f32], classes: usize, n: usize) -> &[f32] {
+    &probs[n * classes..(n + 1) * classes]
+}
+
+/// The most probable class (the lower class on ties).
+pub fn argmax(row: &[f32]) -> usize {
+    row.iter().enumerate().fold((0, f32::MIN), |best, (k, &p)| if p > best.1 { (k, p) } else { best }).0
+}
+
+/// t_j = mean p(j) over the images labelled j. A class nobody carries gets +∞, so no image can
+/// be confidently counted in it (there is no evidence of what confidence in it looks like).
+pub fn thresholds(probs: &[f32], labels: &[u8], classes: usize) -> Vec<f64> {
+    let (mut sum, mut count) = (vec![0.0f64; classes], vec![0usize; classes]);
+    for (n, &label) in labels.iter().enumerate() {
+        let j = label as usize;
+        sum[j] += probs[n * classes + j] as f64;
+        count[j] += 1;
+    }
+    sum.iter().zip(&count).map(|(&s, &c)| if c == 0 { f64::INFINITY } else { s / c as f64 }).collect()
+}
+
+/// The class image `row` is confidently counted in: among the classes whose probability
+/// reaches their threshold, the most probable (the lower class on ties); `None` when none does.
+pub fn confident_class(row: &[f32], thresholds: &[f64]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (j, (&p, &t)) in row.iter().zip(thresholds).enumerate() {
+        if p as f64 >= t && best.is_none_or(|b| p > row[b]) {
+            best = Some(j);
+        }
+    }
+    best
+}
+
+/// The confident joint, K × K row-major: `joint[i * K + j]` counts the images labelled i
+/// confidently counted in class j. Images counted in no class are left out.
+pub fn confident_joint(probs: &[f32], labels: &[u8], classes: usize, thresholds: &[f64]) -> Vec<usize> {
+    let mut joint = vec![0; classes * classes];
+    for (n, &label) in labels.iter().enumerate() {
+        if let Some(j) = confident_class(row(probs, classes, n), thresholds) {
+            joint[label as usize * classes + j] += 1;
+        }
+    }
+    joint
+}
+
+/// Confident learning's label issues, pruned by noise rate (module docs), unranked, by index.
+/// Each flag suggests the class of the cell that picked it (the most probable one when several
+/// cells did).
+pub fn confident_learning(probs: &[f32], labels: &[u8], classes: usize) -> Vec<Flag> {
+    let t = thresholds(probs, labels, classes);
+    let joint = confident_joint(probs, labels, classes, &t);
+    let mut by_label: Vec<Vec<usize>> = vec![Vec::new(); classes];
+    for (n, &label) in labels.iter().enumerate() {
+        by_label[label as usize].push(n);
+    }
+    let mut suggested: Vec<Option<u8>> = vec![None; labels.len()];
+    for i in 0..classes {
+        for j in (0..classes).filter(|&j| j != i) {
+            let count = joint[i * classes + j];
+            if count == 0 {
+                continue;
+            }
+            let margin = |n: usize| row(probs, classes, n)[j] - row(probs, classes, n)[i];
+            let mut members = by_label[i].clone();
+            // Largest margin first; ties by index, so the choice never depends on sort stability.
+            members.sort_by(|&a, &b| margin(b).total_cmp(&margin(a)).then(a.cmp(&b)));
+            for &n in members.iter().take(count) {
+                let p = row(probs, classes, n);
+                if suggested[n].is_none_or(|s| p[j] > p[s as usize]) {
+                    suggested[n] = Some(j as u8);
+                }
+            }
+        }
+    }
+    suggested
+        .iter()
+        .enumerate()
+        .filter_map(|(n, s)| s.map(|s| (n, s)))
+        .filter(|&(n, _)| argmax(row(probs, classes, n)) != labels[n] as usize)
+        .map(|(index, suggested)| Flag { index, given: labels[index], suggested, score: 0.0 })
+        .collect()
+}
+
+/// The plain filter: every image whose out-of-sample argmax is not its label, suggesting the
+/// argmax; unranked, by index.
+pub fn argmax_disagreement(probs: &[f32], labels: &[u8], classes: usize) -> Vec<Flag> {
+    labels
+        .iter()
+        .enumerate()
+        .filter_map(|(n, &label)| {
+            let best = argmax(row(probs, classes, n));
+            (best != label as usize).then_some(Flag { index: n, given: label, suggested: best as u8, score: 0.0 })
+        })
+        .collect()
+}
+
+/// Scores `flags` by `by` and sorts them most suspect first (ties: lower index first).
+pub fn rank(flags: &mut [Flag], probs: &[f32], classes: usize, by: Rank) {
+    for flag in flags.iter_mut() {
+        let p = row(probs, classes, flag.index);
+        let own = p[flag.given as usize] as f64;
+        flag.score = match by {
+            Rank::SelfConfidence => 1.0 - own,
+            Rank::Margin => {
+                let other = p
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, _)| k != flag.given as usize)
+                    .map(|(_, &q)| q as f64)
+                    .fold(0.0, f64::max);
+                1.0 - (own - other + 1.0) / 2.0
+            }
+        };
+    }
+    flags.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 14 images, 3 classes, built so that every rule of the method decides something.
+    ///
+    /// Thresholds: t0 = (.50+.60+.55+.05+.15)/5 = .37, t1 = (.60+.50+.45+.15+.44)/5 = .428,
+    /// t2 = (.70+.60+.30+.20)/4 = .45.
+    ///
+    /// Where each image is counted (classes reaching their threshold → the most probable):
+    /// - 0, 1, 2 (label 0): only p0 passes → (0,0).
+    /// - 3 (label 0): p1 .45 ≥ .428 and p2 .50 ≥ .45, both pass, p2 larger → (0,2).
+    /// - 4 (label 0): p1 .45 passes, p2 .40 does not → (0,1).
+    /// - 5, 6 (label 1): p1 passes → (1,1).
+    /// - 7 (label 1): p0 .40 ≥ .37 and p1 .45 ≥ .428 both pass, its own p1 is larger → (1,1).
+    /// - 8 (label 1): only p0 .45 passes → (1,0).
+    /// - 9 (label 1): p0 .50 and its own p1 .44 both pass, p0 larger → (1,0).
+    /// - 10, 11 (label 2): p2 passes → (2,2).
+    /// - 12 (label 2): p0 .30 < .37, p1 .40 < .428, p2 .30 < .45: counted nowhere.
+    /// - 13 (label 2): only p0 .70 passes → (2,0).
+    ///
+    /// Joint: [[3,1,1],[2,3,0],[1,0,2]]. Pruning by noise rate:
+    /// - (0,1), 1 image: margins p1−p0 over label 0 are −.25, −.40, −.15, .40, .30 → image 3
+    ///   (not 4, the image in the cell: 3's margin is larger).
+    /// - (0,2), 1 image: p2−p0 are −.25, −.40, −.50, .45, .25 → image 3 again; it suggests 2,
+    ///   its larger p of the two.
+    /// - (1,0), 2 images: p0−p1 over label 1 are −.50, −.30, −.05, .30, .06 → images 8 and 9.
+    /// - (2,0), 1 image: p0−p2 over label 2 are −.60, −.40, 0, .50 → image 13.
+    ///
+    /// So confident learning flags {3→2, 8→0, 9→0, 13→0}; the argmax filter flags
+    /// {3, 4, 8, 9, 12, 13}. Ranked by self-confidence (p given .05, .15, .44, .20):
+    /// 3, 8, 13, 9; by normalised margin (p given − max other: −.45, −.30, −.06, −.50):
+    /// 13, 3, 8, 9.
+    fn example() -> (Vec<f32>, Vec<u8>) {
+        let rows: [[f32; 3]; 14] = [
+            [0.50, 0.25, 0.25],
+            [0.60, 0.20, 0.20],
+            [0.55, 0.40, 0.05],
+            [0.05, 0.45, 0.50],
+            [0.15, 0.45, 0.40],
+            [0.10, 0.60, 0.30],
+            [0.20, 0.50, 0.30],
+            [0.40, 0.45, 0.15],
+            [0.45, 0.15, 0.40],
+            [0.50, 0.44, 0.06],
+            [0.10, 0.20, 0.70],
+            [0.20, 0.20, 0.60],
+            [0.30, 0.40, 0.30],
+            [0.70, 0.10, 0.20],
+        ];
+        let labels = vec![0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2];
+        (rows.concat(), labels)
+    }
+
+    #[test]
+    fn thresholds_are_the_mean_own_class_probability() {
+        let (probs, labels) = example();
+        let t = thresholds(&probs, &labels, 3);
+        for (got, want) in t.iter().zip([0.37, 0.428, 0.45]) {
+            assert!((got - want).abs() < 1e-6, "{t:?}");
+        }
+        // Nobody is labelled 2: its threshold is out of reach.
+        assert_eq!(thresholds(&[0.7, 0.2, 0.1, 0.1, 0.6, 0.3], &[0, 1], 3)[2], f64::INFINITY);
+    }
+
+    #[test]
+    fn confident_joint_counts_each_image_once_in_its_most_probable_passing_class() {
+        let (probs, labels) = example();
+        let t = thresholds(&probs, &labels, 3);
+        assert_eq!(confident_joint(&probs, &labels, 3, &t), vec![3, 1, 1, 2, 3, 0, 1, 0, 2]);
+        assert_eq!(confident_class(&probs[12 * 3..13 * 3], &t), None);
+    }
+
+    #[test]
+    fn confident_learning_flags_exactly_the_expected_images() {
+        let (probs, labels) = example();
+        let mut flags = confident_learning(&probs, &labels, 3);
+        let found: Vec<(usize, u8)> = flags.iter().map(|f| (f.index, f.suggested)).collect();
+        assert_eq!(found, vec![(3, 2), (8, 0), (9, 0), (13, 0)]);
+        rank(&mut flags, &probs, 3, Rank::SelfConfidence);
+        assert_eq!(flags.iter().map(|f| f.index).collect::<Vec<_>>(), vec![3, 8, 13, 9]);
+        assert!((flags[0].score - 0.95).abs() < 1e-6);
+        rank(&mut flags, &probs, 3, Rank::Margin);
+        assert_eq!(flags.iter().map(|f| f.index).collect::<Vec<_>>(), vec![13, 3, 8, 9]);
+        assert!((flags[0].score - 0.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn argmax_filter_flags_every_disagreement() {
+        let (probs, labels) = example();
+        let found: Vec<(usize, u8)> =
+            argmax_disagreement(&probs, &labels, 3).iter().map(|f| (f.index, f.suggested)).collect();
+        assert_eq!(found, vec![(3, 2), (4, 1), (8, 0), (9, 0), (12, 1), (13, 0)]);
+    }
+
+    #[test]
+    fn an_image_the_model_agrees_with_is_never_flagged() {
+        // Labels 0, 0, 1, 1; t0 = (.90 + .52)/2 = .71, t1 = (.55 + .40)/2 = .475. Image 1
+        // (label 0, p = .52/.48) misses t0 but reaches t1, so cell (0,1) counts it and pruning
+        // picks it (margin −.04 beats image 0's −.80); yet its argmax is its own label, so it
+        // is dropped. Image 3 reaches no threshold: only the argmax filter flags it.
+        let probs = [0.90, 0.10, 0.52, 0.48, 0.45, 0.55, 0.60, 0.40];
+        let labels = [0, 0, 1, 1];
+        let t = thresholds(&probs, &labels, 2);
+        assert!((t[0] - 0.71).abs() < 1e-6 && (t[1] - 0.475).abs() < 1e-6, "{t:?}");
+        assert_eq!(confident_joint(&probs, &labels, 2, &t), vec![1, 1, 0, 1]);
+        assert!(confident_learning(&probs, &labels, 2).is_empty());
+        let argmax_flags = argmax_disagreement(&probs, &labels, 2);
+        assert_eq!(argmax_flags.iter().map(|f| (f.index, f.suggested)).collect::<Vec<_>>(), vec![(3, 0)]);
+    }
+
+    #[test]
+    fn rank_names_parse_and_unknown_ones_are_refused() {
+        assert_eq!(Rank::parse("margin"), Ok(Rank::Margin));
+        assert_eq!(Rank::parse("self-confidence").map(Rank::name), Ok("self-confidence"));
+        assert_eq!(Rank::parse("loss"), Err("unknown --rank 'loss'; use self-confidence or margin".to_string()));
+    }
+}

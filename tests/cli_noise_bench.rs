@@ -1,0 +1,132 @@
+//! `noise-bench` on the committed sample: the exact number of flips, every table row, and
+//! scores that agree with their own counts.
+
+mod common;
+
+use common::cli::{run, temp_dir};
+use fashion_cnn::data::{Split, read_path};
+use fashion_cnn::labels::noise::pair_target;
+use serde_json::Value;
+use std::path::Path;
+
+/// Runs a small benchmark (mlp003, 2 epochs, 2 folds) into a fresh folder; returns the folder,
+/// the JSON report and stdout.
+fn bench(name: &str, noise: &str, rate: &str) -> (std::path::PathBuf, Value, String) {
+    let dir = temp_dir(name);
+    let (code, stdout, stderr) = run(&[
+        "noise-bench",
+        "--noise",
+        noise,
+        "--rate",
+        rate,
+        "--seed",
+        "5",
+        "--train",
+        "data/fashion-mnist-sample",
+        "--preset",
+        "mlp003",
+        "--epochs",
+        "2",
+        "--folds",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("noise-bench.json")).unwrap()).unwrap();
+    (dir, report, stdout)
+}
+
+/// (true label, noisy label) of each flip in `flips.csv`, checked against the clean sample.
+fn flips(dir: &Path) -> Vec<(u8, u8)> {
+    let clean = read_path(Path::new("data/fashion-mnist-sample"), Split::Train).unwrap();
+    let noisy = read_path(&dir.join("noisy-train"), Split::Train).unwrap();
+    let text = std::fs::read_to_string(dir.join("flips.csv")).unwrap();
+    assert_eq!(text.lines().next().unwrap(), "index,true_label,noisy_label");
+    let rows: Vec<(usize, u8, u8)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c[0].parse().unwrap(), c[1].parse().unwrap(), c[2].parse().unwrap())
+        })
+        .collect();
+    for &(i, t, n) in &rows {
+        assert_eq!((clean.labels[i], noisy.labels[i]), (t, n));
+    }
+    let changed = (0..clean.len()).filter(|&i| clean.labels[i] != noisy.labels[i]).count();
+    assert_eq!(changed, rows.len(), "only the listed images differ");
+    rows.iter().map(|&(_, t, n)| (t, n)).collect()
+}
+
+#[test]
+fn symmetric_noise_bench_reports_every_detector_and_retraining() {
+    let (dir, r, stdout) = bench("noise-symmetric", "symmetric", "0.2");
+    assert_eq!((r["train_images"].as_u64(), r["test_images"].as_u64()), (Some(2000), Some(500)));
+    assert_eq!(r["flipped"], 400);
+    let flipped = flips(&dir);
+    assert_eq!(flipped.len(), 400);
+    assert!(flipped.iter().all(|(t, n)| t != n));
+
+    let detectors = r["detectors"].as_array().unwrap();
+    let names: Vec<&str> = detectors.iter().map(|d| d["detector"].as_str().unwrap()).collect();
+    assert_eq!(names, ["last-epoch", "confident learning (cross-val)", "argmax (cross-val)"]);
+    for d in detectors {
+        let (flagged, hits) = (d["flagged"].as_u64().unwrap() as f64, d["true_positives"].as_u64().unwrap() as f64);
+        let (p, rc, f1) = (d["precision"].as_f64().unwrap(), d["recall"].as_f64().unwrap(), d["f1"].as_f64().unwrap());
+        assert!(0.0 < hits && hits <= flagged && hits <= 400.0, "{d}");
+        assert!((p - hits / flagged).abs() < 1e-12 && (rc - hits / 400.0).abs() < 1e-12, "{d}");
+        assert!((f1 - 2.0 * p * rc / (p + rc)).abs() < 1e-12, "{d}");
+        for key in ["precision_top_100", "precision_top_500"] {
+            assert!((0.0..=1.0).contains(&d[key].as_f64().unwrap()), "{d}");
+        }
+        println!("{}: F1 {f1:.3} (precision {p:.3}, recall {rc:.3})", d["detector"]);
+    }
+    // The confident-learning list is written for review, one row per flag.
+    let confident = detectors[1]["flagged"].as_u64().unwrap() as usize;
+    let suspects = std::fs::read_to_string(dir.join("suspects.csv")).unwrap();
+    assert_eq!(suspects.lines().count(), 1 + confident);
+
+    let retrain = r["retrain"].as_array().unwrap();
+    let images: Vec<u64> = retrain.iter().map(|t| t["images"].as_u64().unwrap()).collect();
+    assert_eq!(images, [2000, 2000, 2000, 2000 - confident as u64]);
+    assert!(retrain.iter().all(|t| (0.0..=1.0).contains(&t["test_accuracy"].as_f64().unwrap())));
+    let accuracy = |k: usize| retrain[k]["test_accuracy"].as_f64().unwrap();
+    match r["recovered_share"].as_f64() {
+        Some(share) => assert!((share - (accuracy(2) - accuracy(1)) / (accuracy(0) - accuracy(1))).abs() < 1e-12),
+        None => assert!(accuracy(1) >= accuracy(0)),
+    }
+    assert_eq!(r["stages"].as_array().unwrap().len(), 6);
+
+    // The Markdown: the same three tables, printed and written.
+    let md = std::fs::read_to_string(dir.join("noise-bench.md")).unwrap();
+    assert!(stdout.contains(&md), "{stdout}");
+    let rows = |header: &str| {
+        md.lines().skip_while(|l| !l.starts_with(header)).skip(2).take_while(|l| l.starts_with("| ")).count()
+    };
+    assert_eq!((rows("| detector"), rows("| training set"), rows("| stage")), (3, 4, 6));
+    assert!(md.starts_with("# noise-bench: 20% symmetric noise, seed 5\n"), "{md}");
+}
+
+#[test]
+fn pair_noise_flips_only_along_the_pairs() {
+    let (dir, r, _) = bench("noise-pairs", "pairs", "0.1");
+    assert_eq!(r["flipped"], 200);
+    let flipped = flips(&dir);
+    assert_eq!(flipped.len(), 200);
+    assert!(flipped.iter().all(|&(t, n)| pair_target(t) == Some(n)), "{flipped:?}");
+}
+
+#[test]
+fn unknown_noise_and_impossible_rates_are_refused() {
+    let args = ["--train", "data/fashion-mnist-sample", "--preset", "mlp003", "--epochs", "1"];
+    let (code, _, stderr) = run(&[&["noise-bench", "--noise", "uniform", "--rate", "0.2"][..], &args].concat());
+    assert_eq!((code, stderr.as_str()), (1, "error: unknown --noise 'uniform'; use symmetric or pairs\n"));
+    let (code, _, stderr) = run(&[&["noise-bench", "--noise", "pairs", "--rate", "0.9"][..], &args].concat());
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("error: --rate 0.9 asks for 1800 flips but only ")
+            && stderr.ends_with(" images are in the classes pairs noise can flip\n"),
+        "{stderr}"
+    );
+}
