@@ -1,10 +1,13 @@
 //! The command line: one file per subcommand, no numerics here.
 
+pub mod apply;
 pub mod bench;
+pub mod compare;
 pub mod cv;
 pub mod eval;
 pub mod explore;
 pub mod predict;
+pub mod review;
 pub mod summary;
 pub mod train;
 
@@ -66,6 +69,13 @@ pub enum Command {
     /// k-fold cross-validation (all folds, or one with --fold I; `cv merge DIR` combines them).
     #[command(args_conflicts_with_subcommands = true)]
     Cv(Box<cv::CvArgs>),
+    /// Walk a suspects list and say what each label should be; every answer is saved in a
+    /// journal at once, and a new session resumes where the last one stopped.
+    Review(review::ReviewArgs),
+    /// Write the corrected training set a review journal decided on, with a change log.
+    Apply(apply::ApplyArgs),
+    /// Two runs side by side: test accuracy, per-class recall, losses, and the difference.
+    Compare(compare::CompareArgs),
 }
 
 /// Runs the parsed command; errors come back as one message for `main` to print.
@@ -92,5 +102,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Predict(args) => predict::run(args),
         Command::Cv(args) => cv::run(*args),
         Command::Bench(args) => bench::run(args),
+        Command::Review(args) => review::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }

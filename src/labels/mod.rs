@@ -2,6 +2,13 @@
 //! keep every answer in a journal, and write a corrected training set.
 //!
 //! `suspects` holds the file both halves share: the ranked list (`suspects.csv`) and its
-//! sidecar (`suspects.json`) that names the dataset the indices refer to.
+//! sidecar (`suspects.json`) that names the dataset the indices refer to. `journal` is the
+//! append-only record of a review, `review` the session's decisions (what a typed line means,
+//! which suspect comes next), `apply` turns a journal into a corrected training set, and
+//! `dataset` loads the training set a list or journal refers to, checked by its fingerprint.
 
+pub mod apply;
+pub mod dataset;
+pub mod journal;
+pub mod review;
 pub mod suspects;
