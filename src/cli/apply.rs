@@ -61,7 +61,11 @@ pub fn run(args: ApplyArgs) -> Result<(), String> {
     write_atomic(&counts_path, format!("{text}\n").as_bytes()).map_err(|e| e.to_string())?;
 
     print_counts(&args.journal, &data, &applied, in_force.len());
-    println!("wrote {}", args.out.display());
+    match (to_csv, test_copied) {
+        (true, _) => println!("wrote {} (Kaggle CSV)", args.out.display()),
+        (false, true) => println!("wrote {}/ (IDX, with the test set of {})", args.out.display(), source.display()),
+        (false, false) => println!("wrote {}/ (IDX)", args.out.display()),
+    }
     println!("changes: {} ({} rows); counts: {}", changes_path.display(), applied.changes.len(), counts_path.display());
     if test_copied {
         println!("retrain with: fashion-cnn train --train {}", args.out.display());

@@ -11,15 +11,16 @@
 //! # images: 2000
 //! # fingerprint: 9a1e…
 //! # classes: 0 T-shirt/top, 1 Trouser, …
-//! # time	index	old	answer
-//! 2026-11-22T10:15:03Z	1234	6	2
-//! 2026-11-22T10:15:09Z	77	0	keep
+//! # time  index  old  answer
+//! 2026-11-22T10:15:03Z  1234  6  2
+//! 2026-11-22T10:15:09Z  77  0  keep
 //! ```
 //!
 //! The header names the suspects list (by its SHA-256, the path is for people) and the training
 //! set (a [`DatasetRef`]), so answers are never replayed against another list or applied to
-//! another dataset. Each answer line is tab-separated: the UTC time, the image index, its label
-//! in the training set, and the answer: a new label `0`–`9`, `keep`, `remove`, `skip` or `undo`.
+//! another dataset. Each answer line is tab-separated (spaces above, for the docs): the UTC time,
+//! the image index, its label in the training set, and the answer: a new label `0`–`9`, `keep`,
+//! `remove`, `skip` or `undo`.
 //! An undo is a line of its own naming the answer it takes back (the last one still in force);
 //! nothing is ever rewritten, except that a torn last line (the process died in the middle of
 //! writing it) is cut off with a warning when a session reopens the file.

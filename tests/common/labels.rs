@@ -64,3 +64,22 @@ pub fn journal_answers(path: &Path) -> Vec<String> {
 pub fn name(label: u8) -> &'static str {
     FASHION_CLASSES[label as usize]
 }
+
+/// Writes a journal by hand for the sample: `answers` are (index, answer word), the old label
+/// taken from the sample; lines are stamped with a fixed time.
+pub fn write_sample_journal(path: &Path, answers: &[(usize, String)]) {
+    let train = sample_train();
+    let dataset = sample_ref(&train);
+    let mut text = format!(
+        "# fashion-cnn review journal/1\n# suspects: suspects.csv\n# suspects-sha256: {}\n# train: {}\n# images: {}\n\
+         # fingerprint: {}\n# classes: (not read)\n# time\tindex\told\tanswer\n",
+        "0".repeat(64),
+        dataset.train,
+        dataset.images,
+        dataset.fingerprint
+    );
+    for (index, answer) in answers {
+        text += &format!("2026-11-22T10:00:00Z\t{index}\t{}\t{answer}\n", train.labels[*index]);
+    }
+    std::fs::write(path, text).expect("write the journal");
+}
