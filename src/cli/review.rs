@@ -46,6 +46,18 @@ pub fn run(args: ReviewArgs) -> Result<(), String> {
     let csv_bytes =
         std::fs::read(&args.suspects).map_err(|e| format!("cannot read {}: {e}", args.suspects.display()))?;
     let data = load_checked(&info.dataset, args.train.as_deref(), &args.suspects)?;
+    // Opened before the journal, so a mistyped --answers leaves no new journal behind.
+    let (input, echo): (Box<dyn BufRead>, bool) = match &args.answers {
+        Some(path) => {
+            let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            (Box::new(BufReader::new(file)), true)
+        }
+        None => {
+            let stdin = std::io::stdin();
+            let interactive = stdin.is_terminal();
+            (Box::new(stdin.lock()), !interactive)
+        }
+    };
     let journal_path = args.journal.clone().unwrap_or_else(|| default_journal(&args.suspects));
     let header = JournalHeader {
         suspects: args.suspects.display().to_string(),
@@ -83,17 +95,6 @@ pub fn run(args: ReviewArgs) -> Result<(), String> {
     if session.answers() > 0 || args.start.is_some() {
         println!("resuming at row {}: {} answers already in {}", start + 1, session.answers(), journal_path.display());
     }
-    let (input, echo): (Box<dyn BufRead>, bool) = match &args.answers {
-        Some(path) => {
-            let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            (Box::new(BufReader::new(file)), true)
-        }
-        None => {
-            let stdin = std::io::stdin();
-            let interactive = stdin.is_terminal();
-            (Box::new(stdin.lock()), !interactive)
-        }
-    };
     let images = args.suspects.parent().unwrap_or(Path::new("")).join("review-images");
     let mut review = Review {
         suspects: args.suspects.clone(),
