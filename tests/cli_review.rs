@@ -144,10 +144,7 @@ fn answers_from_stdin_and_a_second_session_resumes() {
     assert!(!first.contains("resuming"), "{first}");
     let second = session("k\n".into());
     let journal = dir.join("suspects.journal");
-    assert!(
-        second.starts_with(&format!("resuming at row 2: 1 answers already in {}\n", journal.display())),
-        "{second}"
-    );
+    assert!(second.starts_with(&format!("resuming at row 2: 1 answer already in {}\n", journal.display())), "{second}");
     assert!(second.contains("all 2 suspects have an answer"), "{second}");
     assert_eq!(journal_answers(&journal), [format!("3\t{}\t{relabel}", labels[3]), format!("9\t{}\tkeep", labels[9])]);
     // Nothing left: a third session says so and asks nothing.

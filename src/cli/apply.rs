@@ -5,6 +5,7 @@ use crate::data::{Dataset, Split, locate_fashion_mnist, read_path, thousands, wr
 use crate::labels::apply::{Applied, apply, changes_csv};
 use crate::labels::dataset::load_checked;
 use crate::labels::journal::{read_journal, replay};
+use crate::labels::review::answers_text;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -120,7 +121,7 @@ fn signed(n: i64) -> String {
 
 fn print_counts(journal: &Path, data: &Dataset, applied: &Applied, answers: usize) {
     let c = &applied.counts;
-    println!("{}: {answers} answers in force, for {}", journal.display(), data.source);
+    println!("{}: {} in force, for {}", journal.display(), answers_text(answers), data.source);
     println!("kept        {}", thousands(c.kept));
     println!("relabelled  {}", thousands(c.relabelled));
     println!("removed     {}", thousands(c.removed));

@@ -5,7 +5,7 @@
 use crate::data::Dataset;
 use crate::labels::dataset::load_checked;
 use crate::labels::journal::{Answer, Journal, JournalHeader, replay};
-use crate::labels::review::{Command, HELP, Session, parse_command};
+use crate::labels::review::{Command, HELP, Session, answers_text, parse_command};
 use crate::labels::suspects::{Suspect, SuspectsInfo, read_suspects};
 use crate::report::{single_image_png, terminal_preview, use_color};
 use clap::Args;
@@ -93,7 +93,12 @@ pub fn run(args: ReviewArgs) -> Result<(), String> {
         },
     };
     if session.answers() > 0 || args.start.is_some() {
-        println!("resuming at row {}: {} answers already in {}", start + 1, session.answers(), journal_path.display());
+        println!(
+            "resuming at row {}: {} already in {}",
+            start + 1,
+            answers_text(session.answers()),
+            journal_path.display()
+        );
     }
     let images = args.suspects.parent().unwrap_or(Path::new("")).join("review-images");
     let mut review = Review {
@@ -259,8 +264,8 @@ impl Review {
     fn finish(&self) -> Result<(), String> {
         let path = self.journal.path().display();
         println!(
-            "{} answers in force in {path}; apply them with: fashion-cnn apply --journal {path} --out NEW",
-            self.session.answers()
+            "{} in force in {path}; apply them with: fashion-cnn apply --journal {path} --out NEW",
+            answers_text(self.session.answers())
         );
         Ok(())
     }

@@ -294,36 +294,38 @@ pub struct Journal {
 impl Journal {
     /// Opens the journal at `path` for `header`: creates it (header written atomically) when it
     /// does not exist, otherwise checks that it was written for the same list and dataset, cuts
-    /// off a torn last line, and returns the answers already in it with any warning.
+    /// off a torn last line, and returns the answers already in it with any warning. The file stays
+    /// locked while the journal is open, so two sessions never interleave their answers.
     pub fn open(path: &Path, header: &JournalHeader) -> Result<(Journal, Vec<Entry>, Option<String>), String> {
-        let (entries, warning) = if path.exists() {
-            let contents = read_journal(path)?;
-            if let Some(why) = contents.header.mismatch(header) {
-                return Err(format!(
-                    "{} does not belong to {}: {why}; give another --journal to start a new one",
-                    path.display(),
-                    header.suspects
-                ));
-            }
-            let file_len = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?.len();
-            if (contents.complete_len as u64) < file_len {
-                // The torn bytes were never a whole answer; the next line must not be glued to them.
-                let file = OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .and_then(|f| f.set_len(contents.complete_len as u64).and_then(|()| f.sync_all()));
-                file.map_err(|e| format!("cannot cut the torn last line of {}: {e}", path.display()))?;
-            }
-            (contents.entries, contents.warning)
-        } else {
+        if !path.exists() {
             write_atomic(path, header.to_text().as_bytes()).map_err(|e| e.to_string())?;
-            (Vec::new(), None)
-        };
+        }
         let file = OpenOptions::new()
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot open {} to append: {e}", path.display()))?;
-        Ok((Journal { path: path.to_path_buf(), file }, entries, warning))
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => {
+                format!("{} is in use by another review session; finish that one first", path.display())
+            }
+            std::fs::TryLockError::Error(e) => format!("cannot lock {}: {e}", path.display()),
+        })?;
+        let contents = read_journal(path)?;
+        if let Some(why) = contents.header.mismatch(header) {
+            return Err(format!(
+                "{} does not belong to {}: {why}; give another --journal to start a new one",
+                path.display(),
+                header.suspects
+            ));
+        }
+        let file_len = file.metadata().map_err(|e| format!("cannot read {}: {e}", path.display()))?.len();
+        if (contents.complete_len as u64) < file_len {
+            // The torn bytes were never a whole answer; the next line must not be glued to them.
+            file.set_len(contents.complete_len as u64)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| format!("cannot cut the torn last line of {}: {e}", path.display()))?;
+        }
+        Ok((Journal { path: path.to_path_buf(), file }, contents.entries, contents.warning))
     }
 
     /// Appends one answer and syncs it to the disk before returning, so it survives a kill.
@@ -410,6 +412,16 @@ mod tests {
         assert!(contents.warning.is_none());
         assert_eq!(contents.entries.len(), 3);
         assert_eq!(contents.header.dataset, header().dataset);
+    }
+
+    #[test]
+    fn a_second_session_on_the_same_journal_is_refused() {
+        let path = temp("locked");
+        let first = Journal::open(&path, &header()).unwrap();
+        let e = Journal::open(&path, &header()).err().unwrap();
+        assert_eq!(e, format!("{} is in use by another review session; finish that one first", path.display()));
+        drop(first);
+        assert!(Journal::open(&path, &header()).is_ok());
     }
 
     #[test]

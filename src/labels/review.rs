@@ -41,6 +41,11 @@ pub fn not_an_answer(text: &str) -> String {
     )
 }
 
+/// `1 answer`, `3 answers`.
+pub fn answers_text(n: usize) -> String {
+    if n == 1 { "1 answer".into() } else { format!("{n} answers") }
+}
+
 /// Lower-case letters and digits only, so `T-shirt/top`, `tshirt` and `T-Shirt` meet.
 fn squash(text: &str) -> String {
     text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
