@@ -1,11 +1,14 @@
 //! The command line: one file per subcommand, no numerics here.
 
+pub mod apply;
 pub mod bench;
+pub mod compare;
 pub mod cv;
 pub mod eval;
 pub mod explore;
 pub mod noise_bench;
 pub mod predict;
+pub mod review;
 pub mod summary;
 pub mod suspects;
 pub mod train;
@@ -72,6 +75,13 @@ pub enum Command {
     Suspects(suspects::SuspectsArgs),
     /// Flip known labels, run every detector and retrain: precision, recall, F1, accuracy.
     NoiseBench(Box<noise_bench::NoiseBenchArgs>),
+    /// Walk a suspects list and say what each label should be; every answer is saved in a
+    /// journal at once, and a new session resumes where the last one stopped.
+    Review(review::ReviewArgs),
+    /// Write the corrected training set a review journal decided on, with a change log.
+    Apply(apply::ApplyArgs),
+    /// Two runs side by side: test accuracy, per-class recall, losses, and the difference.
+    Compare(compare::CompareArgs),
 }
 
 /// Runs the parsed command; errors come back as one message for `main` to print.
@@ -100,5 +110,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Bench(args) => bench::run(args),
         Command::Suspects(args) => suspects::run(args),
         Command::NoiseBench(args) => noise_bench::run(*args),
+        Command::Review(args) => review::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }

@@ -301,9 +301,13 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     let test = evaluate(&mut state.model, &test_set, None, cfg.normalization, 500);
     let train_seconds: f64 = state.history.iter().map(|r| r.seconds).sum();
     let images: f64 = state.history.iter().map(|r| r.images_per_sec * r.seconds).sum();
+    let per_class = test.confusion.per_class(&info.class_names);
     let metrics = serde_json::json!({
         "test_accuracy": test.accuracy,
         "test_loss": test.loss,
+        // Recall per class (the accuracy on that class's test images), for `compare`.
+        "per_class_recall": per_class.iter().map(|c| c.recall).collect::<Vec<_>>(),
+        "train_images": train_indices.len(),
         "params": info.params,
         "epochs": state.epochs_done,
         "train_seconds": train_seconds,
@@ -317,7 +321,6 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     write_metrics(&dir, &metrics)?;
     write_misclassified_picture(&dir, &train_set, &state.misclassified)?;
     write_evaluation_pictures(&dir, &test_set, &test, false)?;
-    let per_class = test.confusion.per_class(&info.class_names);
     write_report(&dir, &info, &state.model.summary(), &state.history, test.accuracy, test.loss, &per_class)?;
     println!(
         "test accuracy {:.2}%  test loss {:.4}  ({} of {} wrong); {} training images misclassified in the last epoch",

@@ -51,4 +51,5 @@ pub fn sample_indices(len: usize, limit: usize, rng: &mut Rng) -> Vec<usize> {
     if len <= limit { (0..len).collect() } else { (0..limit).map(|_| rng.below(len)).collect() }
 }
 pub mod cli;
+pub mod labels;
 pub mod reference;
