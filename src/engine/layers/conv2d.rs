@@ -8,7 +8,7 @@
 use super::{Layer, Mode, Param};
 use crate::engine::init::Init;
 use crate::engine::kernels::conv_direct::{conv1_backward_weights, conv1_forward};
-use crate::engine::kernels::elementwise::{add_bias, sum};
+use crate::engine::kernels::elementwise::{add_bias, add_bias_relu, relu_backward, relu_forward, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
 use crate::engine::kernels::im2col::{ConvGeometry, col2im, im2col};
 use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch};
@@ -36,6 +36,8 @@ pub struct Conv2d {
     padding: Padding,
     weight: Param,
     bias: Param,
+    /// The ReLU after this layer is applied here (see [`Layer::fuse_relu`]).
+    relu: bool,
 }
 
 impl Conv2d {
@@ -65,6 +67,7 @@ impl Conv2d {
             padding,
             weight: Param::new("weight", &[out_channels, geometry.channels, kernel, kernel], weight, true),
             bias: Param::new("bias", &[out_channels], vec![0.0; out_channels], false),
+            relu: false,
         }
     }
 
@@ -115,7 +118,15 @@ impl Conv2d {
         if self.uses_direct_kernel() {
             for (x, y) in x.chunks_exact(g.in_len()).zip(y.chunks_exact_mut(self.out_len())) {
                 self.padded_plane(x, |plane, h, w| {
-                    conv1_forward(plane, h, w, &self.weight.value, &self.bias.value, g.kernel, y)
+                    if self.relu {
+                        // One sample's output is small enough to stay in cache for the ReLU.
+                        with_scratch(y.len(), |z| {
+                            conv1_forward(plane, h, w, &self.weight.value, &self.bias.value, g.kernel, z);
+                            relu_forward(z, y);
+                        })
+                    } else {
+                        conv1_forward(plane, h, w, &self.weight.value, &self.bias.value, g.kernel, y)
+                    }
                 });
             }
             return;
@@ -131,23 +142,37 @@ impl Conv2d {
                 for (i, y) in y.chunks_exact_mut(self.out_len()).enumerate() {
                     for (o, y) in y.chunks_exact_mut(pixels).enumerate() {
                         let start = o * ld + i * pixels;
-                        add_bias(&product[start..start + pixels], self.bias.value[o], y);
+                        let z = &product[start..start + pixels];
+                        if self.relu {
+                            add_bias_relu(z, self.bias.value[o], y);
+                        } else {
+                            add_bias(z, self.bias.value[o], y);
+                        }
                     }
                 }
             });
         });
     }
 
-    /// Returns this chunk's (dW, db) and writes its dx, when asked, into `dx`.
-    fn backward_chunk(&self, x: &[f32], dy: &[f32], dx: Option<&mut [f32]>) -> (Vec<f32>, Vec<f32>) {
+    /// Returns this chunk's (dW, db) and writes its dx, when asked, into `dx`. With a fused ReLU,
+    /// `dy` is the gradient of the ReLU's output and is masked by `y > 0` on the way in.
+    fn backward_chunk(&self, x: &[f32], y: &[f32], dy: &[f32], dx: Option<&mut [f32]>) -> (Vec<f32>, Vec<f32>) {
         let g = &self.geometry;
         let (pixels, patch, oc) = (g.out_pixels(), g.patch_len(), self.out_channels);
         let mut dweight = vec![0.0; oc * patch];
         let mut dbias = vec![0.0; oc];
         if self.uses_direct_kernel() && dx.is_none() {
-            for (x, dy) in x.chunks_exact(g.in_len()).zip(dy.chunks_exact(self.out_len())) {
+            let samples = x.chunks_exact(g.in_len()).zip(y.chunks_exact(self.out_len()));
+            for ((x, y), dy) in samples.zip(dy.chunks_exact(self.out_len())) {
                 self.padded_plane(x, |plane, h, w| {
-                    conv1_backward_weights(plane, h, w, dy, g.kernel, &mut dweight, &mut dbias)
+                    if self.relu {
+                        with_scratch(dy.len(), |masked| {
+                            relu_backward(y, dy, masked);
+                            conv1_backward_weights(plane, h, w, masked, g.kernel, &mut dweight, &mut dbias)
+                        })
+                    } else {
+                        conv1_backward_weights(plane, h, w, dy, g.kernel, &mut dweight, &mut dbias)
+                    }
                 });
             }
             return (dweight, dbias);
@@ -156,9 +181,14 @@ impl Conv2d {
         let ld = samples * pixels;
         with_scratch(oc * ld, |dy_matrix| {
             // Gather dY into one OC × (S·P) matrix so the weight gradient is a single GEMM.
-            for (i, dy) in dy.chunks_exact(self.out_len()).enumerate() {
-                for (o, dy) in dy.chunks_exact(pixels).enumerate() {
-                    dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels].copy_from_slice(dy);
+            for (i, (dy, y)) in dy.chunks_exact(self.out_len()).zip(y.chunks_exact(self.out_len())).enumerate() {
+                for (o, (dy, y)) in dy.chunks_exact(pixels).zip(y.chunks_exact(pixels)).enumerate() {
+                    let row = &mut dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels];
+                    if self.relu {
+                        relu_backward(y, dy, row);
+                    } else {
+                        row.copy_from_slice(dy);
+                    }
                 }
             }
             for (o, db) in dbias.iter_mut().enumerate() {
@@ -221,7 +251,7 @@ impl Layer for Conv2d {
         y
     }
 
-    fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
+    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
         let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
         let task = self.samples_per_task();
         let chunks = x.batch().div_ceil(task);
@@ -235,8 +265,9 @@ impl Layer for Conv2d {
         let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
             .into_par_iter()
             .zip(x.data.par_chunks(task * in_len))
+            .zip(y.data.par_chunks(task * out_len))
             .zip(dy.data.par_chunks(task * out_len))
-            .map(|((dx, x), dy)| this.backward_chunk(x, dy, dx))
+            .map(|(((dx, x), y), dy)| this.backward_chunk(x, y, dy, dx))
             .collect();
         let (dweights, dbiases): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
         sum_partials_into(&mut self.weight.grad, &dweights);
@@ -246,6 +277,11 @@ impl Layer for Conv2d {
 
     fn forward_macs(&self) -> usize {
         self.macs()
+    }
+
+    fn fuse_relu(&mut self) -> bool {
+        self.relu = true;
+        true
     }
 
     fn params(&self) -> Vec<&Param> {

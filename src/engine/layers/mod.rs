@@ -95,6 +95,13 @@ pub trait Layer: Send {
         0
     }
 
+    /// Asks the layer to apply the ReLU that follows it to its own output, in the pass that writes
+    /// the output, and to mask `dy` by `y > 0` in its backward. Returns whether it will; the
+    /// model then skips that ReLU layer (same values, two fewer passes over the activation).
+    fn fuse_relu(&mut self) -> bool {
+        false
+    }
+
     /// For gradient checks: reuse the last dropout mask instead of drawing a new one.
     fn freeze_randomness(&mut self, _frozen: bool) {}
 

@@ -1,6 +1,11 @@
 //! The sequential network. It owns the activations of the last forward pass (`acts[i]` is the
 //! input of layer i, the last one the logits), so each layer's backward gets its input and
 //! output without copies, as in llm.c.
+//!
+//! A ReLU right after a layer that can apply it itself (a convolution) is fused into that layer
+//! when the model is built: the ReLU stays in the layer list (summary, spec, checkpoints are
+//! unchanged) but is skipped, and its activation slot is an empty stand-in for the one before.
+//! The values are the same bits; two passes over a large activation are saved.
 
 use super::spec::{LayerSpec, SpecError, parse_spec};
 use crate::engine::init::Init;
@@ -15,6 +20,8 @@ pub struct Sequential {
     pub name: String,
     input_shape: Vec<usize>,
     layers: Vec<Box<dyn Layer>>,
+    /// `fused[i]`: layer i is a ReLU that layer i - 1 applies.
+    fused: Vec<bool>,
     activations: Vec<Tensor>,
 }
 
@@ -82,6 +89,15 @@ fn build_layer(
     })
 }
 
+/// Where activation `i` (the input of layer i) really is: fused ReLUs leave an empty stand-in
+/// whose value is the activation before it.
+fn real_activation(fused: &[bool], mut i: usize) -> usize {
+    while i > 0 && fused[i - 1] {
+        i -= 1;
+    }
+    i
+}
+
 /// Hands kept activations back to the tensor pool for the next pass to reuse.
 fn recycle_all(activations: &mut Vec<Tensor>) {
     for t in activations.drain(..) {
@@ -130,7 +146,17 @@ impl Sequential {
                 ),
             });
         }
-        Ok(Sequential { name: name.to_string(), input_shape: input_shape.to_vec(), layers, activations: Vec::new() })
+        let mut fused = vec![false; layers.len()];
+        for i in 1..layers.len() {
+            fused[i] = layers[i].kind() == "ReLU" && !fused[i - 1] && layers[i - 1].fuse_relu();
+        }
+        Ok(Sequential {
+            name: name.to_string(),
+            input_shape: input_shape.to_vec(),
+            layers,
+            fused,
+            activations: Vec::new(),
+        })
     }
 
     pub fn input_shape(&self) -> &[usize] {
@@ -161,16 +187,26 @@ impl Sequential {
             self.input_shape
         );
         recycle_all(&mut self.activations);
-        self.activations.push(x);
-        for layer in &mut self.layers {
-            let y = layer.forward(self.activations.last().unwrap(), mode);
-            if mode == Mode::Eval {
-                // Nothing will go backward: keep only the newest activation.
-                recycle_all(&mut self.activations);
+        if mode == Mode::Eval {
+            // Nothing will go backward: keep only the newest activation.
+            let mut current = x;
+            for (layer, _) in self.layers.iter_mut().zip(&self.fused).filter(|(_, fused)| !**fused) {
+                let y = layer.forward(&current, mode);
+                std::mem::replace(&mut current, y).recycle();
             }
+            self.activations.push(current);
+            return &self.activations[0];
+        }
+        self.activations.push(x);
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            let y = if self.fused[i] {
+                Tensor::from_vec(&[0], Vec::new())
+            } else {
+                layer.forward(&self.activations[real_activation(&self.fused, i)], mode)
+            };
             self.activations.push(y);
         }
-        self.activations.last().unwrap()
+        &self.activations[real_activation(&self.fused, self.layers.len())]
     }
 
     /// Logits for a batch in evaluation mode.
@@ -205,7 +241,11 @@ impl Sequential {
         assert_eq!(self.activations.len(), self.layers.len() + 1, "backward needs a training forward first");
         let mut dy = dlogits;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
-            let (x, y) = (&self.activations[i], &self.activations[i + 1]);
+            if self.fused[i] {
+                continue; // the layer before masks dy by its ReLU
+            }
+            let x = &self.activations[real_activation(&self.fused, i)];
+            let y = &self.activations[real_activation(&self.fused, i + 1)];
             let dx = layer.backward(x, y, &dy, i > 0);
             std::mem::replace(&mut dy, dx.unwrap_or_else(|| Tensor::from_vec(&[0], Vec::new()))).recycle();
             if dy.is_empty() {
