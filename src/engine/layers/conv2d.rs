@@ -2,7 +2,8 @@
 //!
 //! Forward, per chunk of samples: im2col → one GEMM `W (OC × CKK) · cols (CKK × S·P)` → copy out
 //! with the bias added. Backward, per chunk: `dW += dY (OC × S·P) · colsᵀ`, `db += Σ dY`,
-//! `dcols = Wᵀ · dY` → col2im. With one input channel and stride 1 the forward and the weight
+//! `dcols = Wᵀ · dY` → col2im. A training forward keeps its patch matrices for the backward when
+//! they are small (`KEEP_PATCHES_BYTES`), so the backward does not unfold the input again. With one input channel and stride 1 the forward and the weight
 //! gradient use the direct kernel instead, since im2col would build a 9-row matrix.
 
 use super::{Layer, Mode, Param};
@@ -17,6 +18,10 @@ use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch}
 const COLUMNS_PER_TASK: usize = 768;
 /// But no more samples per task than this, so a batch of 64 still feeds two or more threads.
 const MAX_SAMPLES_PER_TASK: usize = 32;
+/// A training forward keeps the batch's patch matrices for the backward up to this size (10 MB
+/// for `seed002`'s second convolution at batch 64; `seed000` at batch 512 would need 460 MB and
+/// unfolds again instead).
+const KEEP_PATCHES_BYTES: usize = 32 << 20;
 use crate::engine::rng::Rng;
 use crate::engine::tensor::Tensor;
 use rayon::prelude::*;
@@ -38,6 +43,9 @@ pub struct Conv2d {
     bias: Param,
     /// The ReLU after this layer is applied here (see [`Layer::fuse_relu`]).
     relu: bool,
+    /// The last training forward's patch matrices, chunk after chunk, and its batch size.
+    patches: Vec<f32>,
+    patches_batch: Option<usize>,
 }
 
 impl Conv2d {
@@ -68,6 +76,8 @@ impl Conv2d {
             weight: Param::new("weight", &[out_channels, geometry.channels, kernel, kernel], weight, true),
             bias: Param::new("bias", &[out_channels], vec![0.0; out_channels], false),
             relu: false,
+            patches: Vec::new(),
+            patches_batch: None,
         }
     }
 
@@ -112,7 +122,13 @@ impl Conv2d {
         })
     }
 
-    fn forward_chunk(&self, x: &[f32], y: &mut [f32]) {
+    /// Patch-matrix floats of one chunk of `samples`.
+    fn patches_len(&self, samples: usize) -> usize {
+        self.geometry.patch_len() * self.geometry.out_pixels() * samples
+    }
+
+    /// `keep`: where to leave this chunk's patch matrix for the backward (else scratch memory).
+    fn forward_chunk(&self, x: &[f32], y: &mut [f32], keep: Option<&mut [f32]>) {
         let g = &self.geometry;
         let samples = x.len() / g.in_len();
         if self.uses_direct_kernel() {
@@ -133,7 +149,7 @@ impl Conv2d {
         }
         let (pixels, patch, oc) = (g.out_pixels(), g.patch_len(), self.out_channels);
         let ld = samples * pixels;
-        with_scratch(patch * ld, |cols| {
+        let mut unfold_and_multiply = |cols: &mut [f32]| {
             for (i, x) in x.chunks_exact(g.in_len()).enumerate() {
                 im2col(x, g, cols, ld, i * pixels);
             }
@@ -151,12 +167,24 @@ impl Conv2d {
                     }
                 }
             });
-        });
+        };
+        match keep {
+            Some(cols) => unfold_and_multiply(cols),
+            None => with_scratch(patch * ld, unfold_and_multiply),
+        }
     }
 
     /// Returns this chunk's (dW, db) and writes its dx, when asked, into `dx`. With a fused ReLU,
     /// `dy` is the gradient of the ReLU's output and is masked by `y > 0` on the way in.
-    fn backward_chunk(&self, x: &[f32], y: &[f32], dy: &[f32], dx: Option<&mut [f32]>) -> (Vec<f32>, Vec<f32>) {
+    /// `kept`: this chunk's patch matrix from the forward, if it was kept.
+    fn backward_chunk(
+        &self,
+        x: &[f32],
+        y: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        kept: Option<&[f32]>,
+    ) -> (Vec<f32>, Vec<f32>) {
         let g = &self.geometry;
         let (pixels, patch, oc) = (g.out_pixels(), g.patch_len(), self.out_channels);
         let mut dweight = vec![0.0; oc * patch];
@@ -194,20 +222,31 @@ impl Conv2d {
             for (o, db) in dbias.iter_mut().enumerate() {
                 *db = sum(&dy_matrix[o * ld..(o + 1) * ld]);
             }
-            with_scratch(patch * ld, |cols| {
-                for (i, x) in x.chunks_exact(g.in_len()).enumerate() {
-                    im2col(x, g, cols, ld, i * pixels);
+            // dx = col2im(Wᵀ · dY), into `dcols` as scratch.
+            let input_gradient = |dcols: &mut [f32], dx: &mut [f32]| {
+                dx.fill(0.0);
+                sgemm(Op::T, Op::N, patch, ld, oc, 1.0, &self.weight.value, patch, dy_matrix, ld, 0.0, dcols, ld);
+                for (i, dx) in dx.chunks_exact_mut(g.in_len()).enumerate() {
+                    col2im(dcols, ld, i * pixels, g, dx);
                 }
-                sgemm(Op::N, Op::T, oc, patch, ld, 1.0, dy_matrix, ld, cols, ld, 0.0, &mut dweight, patch);
-                if let Some(dx) = dx {
-                    dx.fill(0.0);
-                    let dcols = cols; // the patches are no longer needed: reuse the buffer
-                    sgemm(Op::T, Op::N, patch, ld, oc, 1.0, &self.weight.value, patch, dy_matrix, ld, 0.0, dcols, ld);
-                    for (i, dx) in dx.chunks_exact_mut(g.in_len()).enumerate() {
-                        col2im(dcols, ld, i * pixels, g, dx);
+            };
+            match kept {
+                Some(cols) => {
+                    sgemm(Op::N, Op::T, oc, patch, ld, 1.0, dy_matrix, ld, cols, ld, 0.0, &mut dweight, patch);
+                    if let Some(dx) = dx {
+                        with_scratch(patch * ld, |dcols| input_gradient(dcols, dx));
                     }
                 }
-            });
+                None => with_scratch(patch * ld, |cols| {
+                    for (i, x) in x.chunks_exact(g.in_len()).enumerate() {
+                        im2col(x, g, cols, ld, i * pixels);
+                    }
+                    sgemm(Op::N, Op::T, oc, patch, ld, 1.0, dy_matrix, ld, cols, ld, 0.0, &mut dweight, patch);
+                    if let Some(dx) = dx {
+                        input_gradient(cols, dx); // the patches are no longer needed: reuse the buffer
+                    }
+                }),
+            }
         });
         (dweight, dbias)
     }
@@ -236,18 +275,31 @@ impl Layer for Conv2d {
         vec![self.out_channels, self.geometry.out_height(), self.geometry.out_width()]
     }
 
-    fn forward(&mut self, x: &Tensor, _mode: Mode) -> Tensor {
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
         let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
         assert_eq!(x.sample_len(), in_len, "conv input shape {:?}", x.shape);
         let mut shape = vec![x.batch()];
         shape.extend(self.out_shape());
         let mut y = Tensor::for_overwrite(&shape);
         let task = self.samples_per_task();
+        let keep = mode == Mode::Train
+            && !self.uses_direct_kernel()
+            && self.patches_len(x.batch()) * size_of::<f32>() <= KEEP_PATCHES_BYTES;
+        let mut patches = std::mem::take(&mut self.patches);
+        let keep_chunks: Vec<Option<&mut [f32]>> = if keep {
+            patches.resize(self.patches_len(x.batch()), 0.0);
+            patches.chunks_mut(self.patches_len(task)).map(Some).collect()
+        } else {
+            (0..x.batch().div_ceil(task)).map(|_| None).collect()
+        };
         let this = &*self;
         y.data
             .par_chunks_mut(task * out_len)
             .zip(x.data.par_chunks(task * in_len))
-            .for_each(|(y, x)| this.forward_chunk(x, y));
+            .zip(keep_chunks)
+            .for_each(|((y, x), keep)| this.forward_chunk(x, y, keep));
+        self.patches = patches;
+        self.patches_batch = keep.then_some(x.batch());
         y
     }
 
@@ -261,13 +313,20 @@ impl Layer for Conv2d {
             Some(dx) => dx.data.chunks_mut(task * in_len).map(Some).collect(),
             None => (0..chunks).map(|_| None).collect(),
         };
+        // The kept patches are used only by the backward of the forward that made them (as the
+        // model calls them); a batch of another size cannot be that.
+        let kept_chunks: Vec<Option<&[f32]>> = match self.patches_batch {
+            Some(batch) if batch == x.batch() => self.patches.chunks(self.patches_len(task)).map(Some).collect(),
+            _ => (0..chunks).map(|_| None).collect(),
+        };
         let this = &*self;
         let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
             .into_par_iter()
             .zip(x.data.par_chunks(task * in_len))
             .zip(y.data.par_chunks(task * out_len))
             .zip(dy.data.par_chunks(task * out_len))
-            .map(|(((dx, x), y), dy)| this.backward_chunk(x, y, dy, dx))
+            .zip(kept_chunks)
+            .map(|((((dx, x), y), dy), kept)| this.backward_chunk(x, y, dy, dx, kept))
             .collect();
         let (dweights, dbiases): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
         sum_partials_into(&mut self.weight.grad, &dweights);

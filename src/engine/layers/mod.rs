@@ -71,6 +71,8 @@ pub trait Layer: Send {
 
     /// `x`, `y` are the last forward's input and output, `dy` is dL/dy. Adds dL/dθ to the
     /// parameter gradients and returns dL/dx when `want_dx` (the first layer skips it).
+    /// A layer may reuse what its last forward computed (a convolution keeps its patches), so
+    /// `backward` must follow the forward of the same `x`, as the model guarantees.
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor>;
 
     fn params(&self) -> Vec<&Param> {
