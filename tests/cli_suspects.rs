@@ -47,7 +47,9 @@ fn check_list(csv: &Path, method: &str) -> Vec<(usize, u8, u8)> {
     assert_eq!(info.method, method);
     assert_eq!(info.count, list.len());
     assert_eq!(text.lines().count(), 1 + list.len());
-    assert_eq!((info.dataset.train.as_str(), info.dataset.images), ("data/fashion-mnist-sample", 2000));
+    // model.json records the data path made absolute, and the list carries it on.
+    let sample = std::path::absolute("data/fashion-mnist-sample").unwrap();
+    assert_eq!((info.dataset.train.as_str(), info.dataset.images), (sample.to_str().unwrap(), 2000));
     let train = read_path(Path::new("data/fashion-mnist-sample"), Split::Train).unwrap();
     for (k, s) in list.iter().enumerate() {
         assert_eq!(s.rank, k + 1);

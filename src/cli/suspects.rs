@@ -11,6 +11,7 @@
 //!   settings are reused, so `argmax` after `cross-val` trains nothing, and `--fold I` runs one
 //!   fold alone (on another machine, say) until all are present.
 
+use super::review::default_journal;
 use super::train::Progress;
 use crate::labels::confident::{Rank, argmax_disagreement, confident_learning};
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
@@ -58,6 +59,18 @@ pub fn run(args: SuspectsArgs) -> Result<(), String> {
     if args.top == Some(0) {
         return Err("--top must be at least 1".into());
     }
+    let out = args.out.clone().unwrap_or_else(|| args.run.join("suspects.csv"));
+    // A review's answers name rows of the list they were given on: a new list under the same
+    // name would leave that journal pointing at other images.
+    let journal = default_journal(&out);
+    if journal.exists() {
+        return Err(format!(
+            "{} has a review journal beside it ({}); write the new list elsewhere with --out, \
+             or move the journal away first",
+            out.display(),
+            journal.display()
+        ));
+    }
     let info: ModelInfo = read_json(&args.run.join("model.json"))?;
     let data = read_train_set(&info)?;
     let classes = data.class_names.len();
@@ -82,7 +95,6 @@ pub fn run(args: SuspectsArgs) -> Result<(), String> {
     if let Some(top) = args.top {
         suspects.truncate(top);
     }
-    let out = args.out.clone().unwrap_or_else(|| args.run.join("suspects.csv"));
     let sidecar = SuspectsInfo {
         format: FORMAT.into(),
         method: method.name().into(),

@@ -2,7 +2,7 @@
 
 use super::DataArgs;
 use super::summary::resolve_architecture;
-use crate::data::{Dataset, load_pair};
+use crate::data::{Dataset, load_pair, locate_fashion_mnist};
 use crate::engine::init::Init;
 use crate::engine::kernels::simd_path;
 use crate::engine::model::Sequential;
@@ -223,8 +223,8 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                 params: 0,
                 seed: args.seed,
                 command_line,
-                train_data: args.data.train.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-                test_data: args.data.test.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                train_data: args.data.train.as_deref().map(recorded_path).unwrap_or_default(),
+                test_data: args.data.test.as_deref().map(recorded_path).unwrap_or_default(),
                 training,
             };
             (dir, info, false)
@@ -236,15 +236,17 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     let optimizer_kind = OptimizerKind::parse(&cfg.optimizer, cfg.momentum)?;
     let init = Init::parse(&args.init).ok_or_else(|| format!("unknown --init '{}'; use glorot or he", args.init))?;
 
-    let train_path = (!info.train_data.is_empty()).then(|| PathBuf::from(&info.train_data));
+    // The default dataset is recorded as the directory it was found in, so that later commands
+    // read the same files even if another copy appears first in the look-up.
+    if info.train_data.is_empty() {
+        let dir = locate_fashion_mnist(args.data.mirror.as_deref()).map_err(|e| e.to_string())?;
+        info.train_data = recorded_path(&dir);
+    }
+    let train_path = PathBuf::from(&info.train_data);
     let test_path = (!info.test_data.is_empty()).then(|| PathBuf::from(&info.test_data));
-    let (train_set, test_set) = load_data(train_path.as_deref(), test_path.as_deref(), args.data.mirror.as_deref())?;
+    let (train_set, test_set) = load_data(Some(&train_path), test_path.as_deref(), args.data.mirror.as_deref())?;
     info.input_shape = train_set.shape.to_vec();
     info.class_names = train_set.class_names.clone();
-    if info.train_data.is_empty() {
-        info.train_data = train_set.source.clone();
-        info.test_data = test_set.source.clone();
-    }
     let model =
         Sequential::from_spec(&info.name, &info.spec, &info.input_shape, info.class_names.len(), init, cfg.seed)
             .map_err(|e| e.to_string())?;
@@ -359,4 +361,10 @@ pub fn validate(cfg: &TrainConfig) -> Result<(), String> {
     }
     Schedule::parse(&cfg.schedule)?;
     Ok(())
+}
+
+/// A data path as `model.json` records it: absolute, so that `eval`, `suspects` and `apply` find
+/// the data from any working directory.
+fn recorded_path(path: &Path) -> String {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
 }
