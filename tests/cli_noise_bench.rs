@@ -13,28 +13,16 @@ use std::path::Path;
 /// the JSON report and stdout.
 fn bench(name: &str, noise: &str, rate: &str) -> (std::path::PathBuf, Value, String) {
     let dir = temp_dir(name);
-    let (code, stdout, stderr) = run(&[
-        "noise-bench",
-        "--noise",
-        noise,
-        "--rate",
-        rate,
-        "--seed",
-        "5",
-        "--train",
-        "data/fashion-mnist-sample",
-        "--preset",
-        "mlp003",
-        "--epochs",
-        "2",
-        "--folds",
-        "2",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let (code, stdout, stderr) = run(&bench_args(noise, rate, &dir));
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("noise-bench.json")).unwrap()).unwrap();
     (dir, report, stdout)
+}
+
+fn bench_args<'a>(noise: &'a str, rate: &'a str, dir: &'a Path) -> Vec<&'a str> {
+    let out = dir.to_str().unwrap();
+    let flags = ["--seed", "5", "--train", "data/fashion-mnist-sample", "--preset", "mlp003", "--epochs", "2"];
+    [&["noise-bench", "--noise", noise, "--rate", rate][..], &flags, &["--folds", "2", "--out", out]].concat()
 }
 
 /// (true label, noisy label) of each flip in `flips.csv`, checked against the clean sample.
@@ -98,14 +86,32 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
     }
     assert_eq!(r["stages"].as_array().unwrap().len(), 6);
 
+    // The last-epoch detector after each epoch of (b); after the last, it is the detector above.
+    let by_epoch = r["last_epoch_by_epoch"].as_array().unwrap();
+    let epochs: Vec<u64> = by_epoch.iter().map(|e| e["epoch"].as_u64().unwrap()).collect();
+    assert_eq!(epochs, [1, 2]);
+    for key in ["flagged", "true_positives", "precision", "recall", "f1"] {
+        assert_eq!(by_epoch[1][key], detectors[0][key], "{key}");
+    }
+
     // The Markdown: the same three tables, printed and written.
     let md = std::fs::read_to_string(dir.join("noise-bench.md")).unwrap();
     assert!(stdout.contains(&md), "{stdout}");
     let rows = |header: &str| {
         md.lines().skip_while(|l| !l.starts_with(header)).skip(2).take_while(|l| l.starts_with("| ")).count()
     };
-    assert_eq!((rows("| detector"), rows("| training set"), rows("| stage")), (3, 4, 6));
+    assert_eq!((rows("| detector"), rows("| epoch"), rows("| training set"), rows("| stage")), (3, 2, 4, 6));
     assert!(md.starts_with("# noise-bench: 20% symmetric noise, seed 5\n"), "{md}");
+
+    // Run again into the same folder: the folds are reused and every figure comes out the same.
+    let (code, stdout, stderr) = run(&bench_args("symmetric", "0.2", &dir));
+    assert_eq!(code, 0, "{stderr}");
+    for fold in 1..=2 {
+        let line = format!("cross-validation fold {fold}/2: already in {}", dir.join("cross-val").display());
+        assert!(stdout.contains(&line), "{stdout}");
+    }
+    let again: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("noise-bench.json")).unwrap()).unwrap();
+    assert_eq!((&again["detectors"], &again["retrain"]), (&r["detectors"], &r["retrain"]));
 }
 
 #[test]

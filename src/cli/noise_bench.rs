@@ -7,6 +7,8 @@
 //! K-fold cross-validation on the noisy set (confident learning and the argmax filter), then
 //! retrain (c) with every confident-learning flag given its true label — a perfect reviewer —
 //! and (d) without the flagged images. Every model uses the same recipe (the train flags).
+//! The last-epoch detector is also scored after every epoch of (b), to show its recall fall as
+//! the network memorises the noisy labels. Folds already in `OUT/cross-val/` are reused.
 
 use super::train::{Progress, TrainArgs, config_from_args, timestamp};
 use crate::data::{Dataset, load_pair, write_atomic, write_idx_dir};
@@ -15,10 +17,10 @@ use crate::labels::confident::Rank;
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
 use crate::labels::noise::{Noise, Score, corrected, inject, score, without};
 use crate::labels::suspects::{DatasetRef, FORMAT, SuspectsInfo, write_suspects};
-use crate::train::cv::{FoldPlan, read_oof, run_fold};
+use crate::train::cv::{FoldPlan, folds_present, read_oof, run_fold};
 use crate::train::evaluate::evaluate;
 use crate::train::recipe::Recipe;
-use crate::train::trainer::TrainState;
+use crate::train::trainer::{EpochRecord, Misclassified, Observer, TrainState};
 use clap::Args;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -49,6 +51,49 @@ struct DetectorRow {
     score: Score,
 }
 
+/// The last-epoch detector after each epoch of training on the noisy set: the images that
+/// epoch's forward passes got wrong, scored against the flips. As the network memorises the
+/// noisy labels, fewer flipped images are mistaken and recall falls.
+#[derive(Serialize)]
+struct EpochDetectorRow {
+    epoch: usize,
+    flagged: usize,
+    true_positives: usize,
+    precision: f64,
+    recall: f64,
+    f1: f64,
+}
+
+/// Shows progress and scores each epoch's mistakes against the flips.
+struct ScoreEachEpoch<'a> {
+    progress: Progress,
+    flipped: &'a [usize],
+    rows: Vec<EpochDetectorRow>,
+}
+
+impl Observer for ScoreEachEpoch<'_> {
+    fn batch(&mut self, epoch: usize, done: usize, total: usize, loss: f64, accuracy: f64) {
+        self.progress.batch(epoch, done, total, loss, accuracy);
+    }
+
+    fn epoch(&mut self, record: &EpochRecord) {
+        self.progress.epoch(record);
+    }
+
+    fn misclassified(&mut self, epoch: usize, rows: &[Misclassified]) {
+        let indices: Vec<usize> = rows.iter().map(|m| m.index).collect();
+        let s = score(&indices, self.flipped);
+        self.rows.push(EpochDetectorRow {
+            epoch,
+            flagged: s.flagged,
+            true_positives: s.true_positives,
+            precision: s.precision,
+            recall: s.recall,
+            f1: s.f1,
+        });
+    }
+}
+
 #[derive(Serialize)]
 struct RetrainRow {
     training_set: String,
@@ -76,6 +121,7 @@ struct Report {
     spec: String,
     epochs: usize,
     detectors: Vec<DetectorRow>,
+    last_epoch_by_epoch: Vec<EpochDetectorRow>,
     retrain: Vec<RetrainRow>,
     /// ((c) − (b)) / ((a) − (b)); `None` when the noise cost no accuracy.
     recovered_share: Option<f64>,
@@ -129,9 +175,13 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     lap("inject noise", &mut stages);
 
     let all: Vec<usize> = (0..clean.len()).collect();
-    let (_, clean_accuracy) = train_and_test(&recipe, "(a) clean", &clean, &all, &test)?;
+    let epochs = recipe.config.epochs;
+    let (_, clean_accuracy) = train_and_test(&recipe, "(a) clean", &clean, &all, &test, &mut Progress::new(epochs))?;
     lap("(a) train on the clean set", &mut stages);
-    let (mut noisy_state, noisy_accuracy) = train_and_test(&recipe, "(b) noisy", &noisy, &all, &test)?;
+    let mut each_epoch = ScoreEachEpoch { progress: Progress::new(epochs), flipped: &flipped, rows: Vec::new() };
+    let (mut noisy_state, noisy_accuracy) = train_and_test(&recipe, "(b) noisy", &noisy, &all, &test, &mut each_epoch)?;
+    let last_epoch_by_epoch = std::mem::take(&mut each_epoch.rows);
+    drop(each_epoch);
     let classes = clean.class_names.len();
     let norm = recipe.config.normalization;
     let last = last_epoch(&mut noisy_state.model, &noisy, norm, &noisy_state.misclassified);
@@ -139,12 +189,16 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
 
     let folds_dir = dir.join("cross-val");
     let plan = FoldPlan { folds: args.folds, seed, spec: recipe.spec.clone(), epochs: recipe.config.epochs };
+    // Folds an interrupted benchmark already wrote into the same --out are reused: the plan
+    // (folds, seed, network, epochs) must match, and read_oof checks every noisy label.
+    let present = folds_present(&folds_dir, &plan)?;
     for fold in 1..=args.folds {
+        if present[fold - 1] {
+            println!("cross-validation fold {fold}/{}: already in {}", args.folds, folds_dir.display());
+            continue;
+        }
         println!("cross-validation fold {fold}/{} on the noisy set", args.folds);
-        let mut progress = Progress::new(recipe.config.epochs);
-        let result = run_fold(&recipe, &noisy, args.folds, fold, &folds_dir, &mut progress);
-        progress.finish();
-        result?;
+        run_fold(&recipe, &noisy, args.folds, fold, &folds_dir, &mut Progress::new(epochs))?;
     }
     let probs = read_oof(&folds_dir, &plan, &noisy)?;
     let confident = out_of_sample(Method::CrossVal, &probs, &noisy.labels, classes, Rank::SelfConfidence);
@@ -165,10 +219,12 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     let ranked = |list: &[crate::labels::suspects::Suspect]| list.iter().map(|s| s.index).collect::<Vec<_>>();
     let flagged = ranked(&confident);
     let fixed = Dataset { labels: corrected(&noisy.labels, &clean.labels, &flagged), ..noisy.clone() };
-    let (_, corrected_accuracy) = train_and_test(&recipe, "(c) corrected", &fixed, &all, &test)?;
+    let (_, corrected_accuracy) =
+        train_and_test(&recipe, "(c) corrected", &fixed, &all, &test, &mut Progress::new(epochs))?;
     lap("(c) train with flags corrected", &mut stages);
     let kept = without(noisy.len(), &flagged);
-    let (_, removed_accuracy) = train_and_test(&recipe, "(d) flags removed", &noisy, &kept, &test)?;
+    let (_, removed_accuracy) =
+        train_and_test(&recipe, "(d) flags removed", &noisy, &kept, &test, &mut Progress::new(epochs))?;
     lap("(d) train with flags removed", &mut stages);
 
     let gap = clean_accuracy - noisy_accuracy;
@@ -188,6 +244,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
             DetectorRow { detector: "confident learning (cross-val)".into(), score: score(&flagged, &flipped) },
             DetectorRow { detector: "argmax (cross-val)".into(), score: score(&ranked(&argmax), &flipped) },
         ],
+        last_epoch_by_epoch,
         retrain: vec![
             RetrainRow { training_set: "(a) clean".into(), images: clean.len(), test_accuracy: clean_accuracy },
             RetrainRow { training_set: "(b) noisy".into(), images: noisy.len(), test_accuracy: noisy_accuracy },
@@ -238,12 +295,10 @@ fn train_and_test(
     train: &Dataset,
     indices: &[usize],
     test: &Dataset,
+    observer: &mut dyn Observer,
 ) -> Result<(TrainState, f64), String> {
     println!("{what}: training on {} images", indices.len());
-    let mut progress = Progress::new(recipe.config.epochs);
-    let state = recipe.train(train, indices, &mut progress);
-    progress.finish();
-    let mut state = state?;
+    let mut state = recipe.train(train, indices, observer)?;
     let accuracy = evaluate(&mut state.model, test, None, recipe.config.normalization, 500).accuracy;
     println!("{what}: test accuracy {:.2}%", 100.0 * accuracy);
     Ok((state, accuracy))
@@ -277,6 +332,14 @@ fn markdown(r: &Report) -> String {
             s.f1,
             s.precision_top_100,
             s.precision_top_500
+        );
+    }
+    md += "\nThe last-epoch detector after each epoch of (b), training on the noisy labels:\n\n";
+    md += "| epoch | flagged | flips found | precision | recall | F1 |\n|---|---|---|---|---|---|\n";
+    for e in &r.last_epoch_by_epoch {
+        md += &format!(
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} |\n",
+            e.epoch, e.flagged, e.true_positives, e.precision, e.recall, e.f1
         );
     }
     md += "\n| training set | images | test accuracy |\n|---|---|---|\n";

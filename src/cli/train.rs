@@ -173,6 +173,13 @@ impl Progress {
     }
 }
 
+/// A bar left behind by an early return or a `?` is cleared all the same.
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
 impl Observer for Progress {
     fn batch(&mut self, epoch: usize, done: usize, total: usize, loss: f64, accuracy: f64) {
         if let Some(bar) = &self.bar {

@@ -58,6 +58,9 @@ pub struct Misclassified {
 pub trait Observer {
     fn batch(&mut self, _epoch: usize, _done: usize, _total: usize, _loss: f64, _accuracy: f64) {}
     fn epoch(&mut self, _record: &EpochRecord) {}
+    /// The training samples predicted wrongly during an epoch (1-based), by index: the
+    /// notebook's detector as it stands after each epoch.
+    fn misclassified(&mut self, _epoch: usize, _rows: &[Misclassified]) {}
 }
 
 /// The state that a checkpoint saves and `--resume` restores.
@@ -162,6 +165,7 @@ pub fn train(
             images_per_sec: seen as f64 / train_seconds.max(1e-9),
         };
         observer.epoch(&record);
+        observer.misclassified(epoch + 1, &misclassified);
         state.history.push(record);
         state.misclassified = misclassified;
         state.epochs_done += 1;
