@@ -58,7 +58,15 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
 
     let detectors = r["detectors"].as_array().unwrap();
     let names: Vec<&str> = detectors.iter().map(|d| d["detector"].as_str().unwrap()).collect();
-    assert_eq!(names, ["last-epoch", "confident learning (cross-val)", "argmax (cross-val)"]);
+    assert_eq!(
+        names,
+        [
+            "last-epoch",
+            "confident learning (cross-val)",
+            "confident learning, pruned by noise rate",
+            "argmax (cross-val)"
+        ]
+    );
     for d in detectors {
         let (flagged, hits) = (d["flagged"].as_u64().unwrap() as f64, d["true_positives"].as_u64().unwrap() as f64);
         let (p, rc, f1) = (d["precision"].as_f64().unwrap(), d["recall"].as_f64().unwrap(), d["f1"].as_f64().unwrap());
@@ -100,7 +108,7 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
     let rows = |header: &str| {
         md.lines().skip_while(|l| !l.starts_with(header)).skip(2).take_while(|l| l.starts_with("| ")).count()
     };
-    assert_eq!((rows("| detector"), rows("| epoch"), rows("| training set"), rows("| stage")), (3, 2, 4, 6));
+    assert_eq!((rows("| detector"), rows("| epoch"), rows("| training set"), rows("| stage")), (4, 2, 4, 6));
     assert!(md.starts_with("# noise-bench: 20% symmetric noise, seed 5\n"), "{md}");
 
     // Run again into the same folder: the folds are reused and every figure comes out the same.

@@ -151,6 +151,10 @@ fn bad_input_is_refused_with_a_message_naming_the_problem() {
         "error: unknown --rank 'loss'; use self-confidence or margin\n"
     );
     assert_eq!(
+        refused(&["--method", "cross-val", "--prune", "both"]),
+        "error: unknown --prune 'both'; use self-confidence or noise-rate\n"
+    );
+    assert_eq!(
         refused(&["--method", "last-epoch", "--epochs", "3"]),
         "error: --fold and --epochs belong to --method cross-val and argmax; last-epoch trains nothing\n"
     );

@@ -13,7 +13,7 @@
 use super::train::{Progress, TrainArgs, config_from_args, timestamp};
 use crate::data::{Dataset, load_pair, write_atomic, write_idx_dir};
 use crate::engine::init::Init;
-use crate::labels::confident::Rank;
+use crate::labels::confident::{Prune, Rank};
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
 use crate::labels::noise::{Noise, Score, corrected, inject, score, without};
 use crate::labels::suspects::{DatasetRef, FORMAT, SuspectsInfo, write_suspects};
@@ -201,8 +201,10 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
         run_fold(&recipe, &noisy, args.folds, fold, &folds_dir, &mut Progress::new(epochs))?;
     }
     let probs = read_oof(&folds_dir, &plan, &noisy)?;
-    let confident = out_of_sample(Method::CrossVal, &probs, &noisy.labels, classes, Rank::SelfConfidence);
-    let argmax = out_of_sample(Method::Argmax, &probs, &noisy.labels, classes, Rank::SelfConfidence);
+    let detect = |method, prune| out_of_sample(method, &probs, &noisy.labels, classes, prune, Rank::SelfConfidence);
+    let confident = detect(Method::CrossVal, Prune::SelfConfidence);
+    let by_noise_rate = detect(Method::CrossVal, Prune::NoiseRate);
+    let argmax = detect(Method::Argmax, Prune::SelfConfidence);
     if let Some(noisy_dir) = &noisy_dir {
         let info = SuspectsInfo {
             format: FORMAT.into(),
@@ -242,6 +244,10 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
         detectors: vec![
             DetectorRow { detector: "last-epoch".into(), score: score(&ranked(&last), &flipped) },
             DetectorRow { detector: "confident learning (cross-val)".into(), score: score(&flagged, &flipped) },
+            DetectorRow {
+                detector: "confident learning, pruned by noise rate".into(),
+                score: score(&ranked(&by_noise_rate), &flipped),
+            },
             DetectorRow { detector: "argmax (cross-val)".into(), score: score(&ranked(&argmax), &flipped) },
         ],
         last_epoch_by_epoch,

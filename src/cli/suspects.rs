@@ -13,7 +13,7 @@
 
 use super::review::default_journal;
 use super::train::Progress;
-use crate::labels::confident::{Rank, argmax_disagreement, confident_learning};
+use crate::labels::confident::{Prune, Rank, argmax_disagreement, confident_learning};
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
 use crate::labels::suspects::{DatasetRef, FORMAT, Suspect, SuspectsInfo, write_suspects};
 use crate::report::suspects::suspects_png;
@@ -48,11 +48,16 @@ pub struct SuspectsArgs {
     /// cross-val/argmax: order by self-confidence (p of the given label, lowest first) or margin.
     #[arg(long, default_value = "self-confidence")]
     pub rank: String,
+    /// cross-val: which images confident learning flags once its joint has said how many:
+    /// self-confidence (lowest p of the given label) or noise-rate (per cell, by margin).
+    #[arg(long, default_value = "self-confidence")]
+    pub prune: String,
 }
 
 pub fn run(args: SuspectsArgs) -> Result<(), String> {
     let method = Method::parse(&args.method)?;
     let by = Rank::parse(&args.rank)?;
+    let prune = Prune::parse(&args.prune)?;
     if method == Method::LastEpoch && (args.fold.is_some() || args.epochs.is_some()) {
         return Err("--fold and --epochs belong to --method cross-val and argmax; last-epoch trains nothing".into());
     }
@@ -86,10 +91,10 @@ pub fn run(args: SuspectsArgs) -> Result<(), String> {
             let Some(probs) = cross_validate(&args, &info, &data, &dir)? else {
                 return Ok(());
             };
-            let confident = confident_learning(&probs, &data.labels, classes).len();
+            let confident = confident_learning(&probs, &data.labels, classes, prune).len();
             let argmax = argmax_disagreement(&probs, &data.labels, classes).len();
             println!("out of {} images: confident learning flags {confident}, the argmax filter {argmax}", data.len());
-            (out_of_sample(method, &probs, &data.labels, classes, by), dir)
+            (out_of_sample(method, &probs, &data.labels, classes, prune, by), dir)
         }
     };
     if let Some(top) = args.top {

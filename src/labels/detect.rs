@@ -7,7 +7,7 @@
 //! - `argmax`: the same out-of-fold probabilities, flagging every image whose most probable
 //!   class is not its label — more recall, less precision than confident learning.
 
-use super::confident::{Flag, Rank, argmax_disagreement, confident_learning, rank};
+use super::confident::{Flag, Prune, Rank, argmax_disagreement, confident_learning, rank};
 use super::suspects::Suspect;
 use crate::data::Dataset;
 use crate::engine::model::Sequential;
@@ -67,11 +67,18 @@ pub fn last_epoch(model: &mut Sequential, data: &Dataset, norm: Normalization, r
         .collect()
 }
 
-/// `cross-val` or `argmax` over out-of-fold `probs` (N × K) and the training labels, ranked by
-/// `by`. `Method::LastEpoch` is not an out-of-sample method and gives an empty list.
-pub fn out_of_sample(method: Method, probs: &[f32], labels: &[u8], classes: usize, by: Rank) -> Vec<Suspect> {
+/// `cross-val` (confident learning, flagging by `prune`) or `argmax` over out-of-fold `probs`
+/// (N × K) and the training labels, ranked by `by`. `Method::LastEpoch` is not an out-of-sample method and gives an empty list.
+pub fn out_of_sample(
+    method: Method,
+    probs: &[f32],
+    labels: &[u8],
+    classes: usize,
+    prune: Prune,
+    by: Rank,
+) -> Vec<Suspect> {
     let mut flags = match method {
-        Method::CrossVal => confident_learning(probs, labels, classes),
+        Method::CrossVal => confident_learning(probs, labels, classes, prune),
         Method::Argmax => argmax_disagreement(probs, labels, classes),
         Method::LastEpoch => Vec::new(),
     };
@@ -110,7 +117,7 @@ mod tests {
         // Image 1 (label 0) is sure it is class 1; image 3 (label 1) mildly prefers class 0.
         let probs = [0.9, 0.1, 0.1, 0.9, 0.2, 0.8, 0.6, 0.4];
         let labels = [0, 0, 1, 1];
-        let argmax = out_of_sample(Method::Argmax, &probs, &labels, 2, Rank::SelfConfidence);
+        let argmax = out_of_sample(Method::Argmax, &probs, &labels, 2, Prune::SelfConfidence, Rank::SelfConfidence);
         let got: Vec<(usize, usize, u8, Vec<f32>)> =
             argmax.iter().map(|s| (s.rank, s.index, s.suggested, s.probs.clone())).collect();
         assert_eq!(got, vec![(1, 1, 1, vec![0.1, 0.9]), (2, 3, 0, vec![0.6, 0.4])]);
