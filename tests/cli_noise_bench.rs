@@ -63,7 +63,7 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
         [
             "last-epoch",
             "confident learning (cross-val)",
-            "confident learning, pruned by noise rate",
+            "confident learning, --prune self-confidence",
             "argmax (cross-val)"
         ]
     );

@@ -202,8 +202,8 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     }
     let probs = read_oof(&folds_dir, &plan, &noisy)?;
     let detect = |method, prune| out_of_sample(method, &probs, &noisy.labels, classes, prune, Rank::SelfConfidence);
-    let confident = detect(Method::CrossVal, Prune::SelfConfidence);
-    let by_noise_rate = detect(Method::CrossVal, Prune::NoiseRate);
+    let confident = detect(Method::CrossVal, Prune::NoiseRate);
+    let by_self_confidence = detect(Method::CrossVal, Prune::SelfConfidence);
     let argmax = detect(Method::Argmax, Prune::SelfConfidence);
     if let Some(noisy_dir) = &noisy_dir {
         let info = SuspectsInfo {
@@ -245,8 +245,8 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
             DetectorRow { detector: "last-epoch".into(), score: score(&ranked(&last), &flipped) },
             DetectorRow { detector: "confident learning (cross-val)".into(), score: score(&flagged, &flipped) },
             DetectorRow {
-                detector: "confident learning, pruned by noise rate".into(),
-                score: score(&ranked(&by_noise_rate), &flipped),
+                detector: "confident learning, --prune self-confidence".into(),
+                score: score(&ranked(&by_self_confidence), &flipped),
             },
             DetectorRow { detector: "argmax (cross-val)".into(), score: score(&ranked(&argmax), &flipped) },
         ],

@@ -49,8 +49,8 @@ pub struct SuspectsArgs {
     #[arg(long, default_value = "self-confidence")]
     pub rank: String,
     /// cross-val: which images confident learning flags once its joint has said how many:
-    /// self-confidence (lowest p of the given label) or noise-rate (per cell, by margin).
-    #[arg(long, default_value = "self-confidence")]
+    /// noise-rate (per cell, by margin) or self-confidence (lowest p of the given label).
+    #[arg(long, default_value = "noise-rate")]
     pub prune: String,
 }
 

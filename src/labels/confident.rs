@@ -12,19 +12,19 @@
 //!    with the largest p(j) (the image's own class included, so an image whose own class is
 //!    that one sits on the diagonal);
 //! 3. which images, once the joint has said how many ([`Prune`]):
-//!    - by self-confidence (the default): the off-diagonal total of C — the estimated number of
-//!      wrong labels — taken over the whole set, lowest p(given) first, each suggesting its most
-//!      probable other class;
-//!    - by noise rate (cleanlab's `prune_by_noise_rate`): for each off-diagonal cell (i, j), the
-//!      C[i][j] images labelled i with the largest margin p(j) − p(i) — the cell says how many
-//!      labels went from j to i, the margin says which ones most clearly did.
+//!    - by noise rate (the default; cleanlab's `prune_by_noise_rate`): C calibrated (each row
+//!      scaled to its class's image count, the whole to N), then for each off-diagonal cell
+//!      (i, j) that many images labelled i with the largest margin p(j) − p(i) — the cell says
+//!      how many labels went from j to i, the margin says which ones most clearly did;
+//!    - by self-confidence: the off-diagonal total of the uncalibrated C — the estimated number
+//!      of wrong labels — taken over the whole set, lowest p(given) first, each suggesting its
+//!      most probable other class.
 //!
 //!    Either way an image flagged whose model argmax is its given label is unflagged, as
-//!    cleanlab does: the model would not change it. On Fashion-MNIST with 20% injected noise
-//!    the self-confidence choice finds the flips better (README, detector benchmark): the
-//!    per-cell margins spend a cell's count on images that are merely ambiguous between two
-//!    classes, while a low p(given) is what a flipped label looks like to a model that never
-//!    saw it.
+//!    cleanlab does: the model would not change it. Measured on Fashion-MNIST with 20% injected
+//!    noise (README, detector benchmark), self-confidence finds symmetric noise better and the
+//!    per-cell rule finds noise along class pairs better — the realistic kind of mistake, so
+//!    it is the default.
 //!
 //! The flags are then ranked, most suspect first, by self-confidence p(given) ascending or by
 //! normalised margin (p(given) − max other p + 1) / 2 ascending.
@@ -172,10 +172,35 @@ fn lowest_self_confidence(probs: &[f32], labels: &[u8], classes: usize, joint: &
     suggested
 }
 
-/// Per off-diagonal cell (i, j), the `joint[i][j]` images labelled i with the largest margin
-/// p(j) − p(i); each suggests the class of the cell that picked it (the most probable one when
-/// several cells did).
+/// The confident joint calibrated as the paper (eq. 3) and cleanlab do: each row i scaled to
+/// the number of images labelled i (images counted in no class are thereby spread over the
+/// row's cells), then the whole to the number of images. K × K row-major.
+pub fn calibrated_joint(joint: &[usize], labels: &[u8], classes: usize) -> Vec<f64> {
+    let mut labelled = vec![0usize; classes];
+    for &label in labels {
+        labelled[label as usize] += 1;
+    }
+    let mut calibrated = vec![0.0f64; classes * classes];
+    for i in 0..classes {
+        let row_sum: usize = joint[i * classes..(i + 1) * classes].iter().sum();
+        if row_sum > 0 {
+            for j in 0..classes {
+                calibrated[i * classes + j] = joint[i * classes + j] as f64 * labelled[i] as f64 / row_sum as f64;
+            }
+        }
+    }
+    let total: f64 = calibrated.iter().sum();
+    if total > 0.0 {
+        calibrated.iter_mut().for_each(|c| *c *= labels.len() as f64 / total);
+    }
+    calibrated
+}
+
+/// Per off-diagonal cell (i, j), as many images labelled i as the calibrated joint holds there
+/// (rounded), those with the largest margin p(j) − p(i); each suggests the class of the cell
+/// that picked it (the most probable one when several cells did).
 fn by_noise_rate(probs: &[f32], labels: &[u8], classes: usize, joint: &[usize]) -> Vec<Option<u8>> {
+    let calibrated = calibrated_joint(joint, labels, classes);
     let mut by_label: Vec<Vec<usize>> = vec![Vec::new(); classes];
     for (n, &label) in labels.iter().enumerate() {
         by_label[label as usize].push(n);
@@ -183,7 +208,7 @@ fn by_noise_rate(probs: &[f32], labels: &[u8], classes: usize, joint: &[usize]) 
     let mut suggested: Vec<Option<u8>> = vec![None; labels.len()];
     for i in 0..classes {
         for j in (0..classes).filter(|&j| j != i) {
-            let count = joint[i * classes + j];
+            let count = calibrated[i * classes + j].round() as usize;
             if count == 0 {
                 continue;
             }
@@ -257,7 +282,8 @@ mod tests {
     /// - 12 (label 2): p0 .30 < .37, p1 .40 < .428, p2 .30 < .45: counted nowhere.
     /// - 13 (label 2): only p0 .70 passes → (2,0).
     ///
-    /// Joint: [[3,1,1],[2,3,0],[1,0,2]]. Pruning by noise rate:
+    /// Joint: [[3,1,1],[2,3,0],[1,0,2]]; calibrated, row 2 becomes [1.33, 0, 2.67] (4 images
+    /// labelled 2, 3 counted), which rounds to the same counts. Pruning by noise rate:
     /// - (0,1), 1 image: margins p1−p0 over label 0 are −.25, −.40, −.15, .40, .30 → image 3
     ///   (not 4, the image in the cell: 3's margin is larger).
     /// - (0,2), 1 image: p2−p0 are −.25, −.40, −.50, .45, .25 → image 3 again; it suggests 2,
@@ -321,6 +347,22 @@ mod tests {
         rank(&mut flags, &probs, 3, Rank::Margin);
         assert_eq!(flags.iter().map(|f| f.index).collect::<Vec<_>>(), vec![13, 3, 8, 9]);
         assert!((flags[0].score - 0.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_calibrated_joint_scales_rows_to_class_counts_and_the_whole_to_n() {
+        // Labels: five 0s, five 1s, four 2s; row 2 counts only 3 images (image 12 is counted
+        // nowhere), so it is scaled by 4/3: the (2,0) cell holds 1.33 and still prunes 1 image.
+        let (probs, labels) = example();
+        let t = thresholds(&probs, &labels, 3);
+        let calibrated = calibrated_joint(&confident_joint(&probs, &labels, 3, &t), &labels, 3);
+        let want = [3.0, 1.0, 1.0, 2.0, 3.0, 0.0, 4.0 / 3.0, 0.0, 8.0 / 3.0];
+        for (got, want) in calibrated.iter().zip(want) {
+            assert!((got - want).abs() < 1e-12, "{calibrated:?}");
+        }
+        // A class whose images are counted nowhere keeps a zero row; the rest is scaled to N.
+        let calibrated = calibrated_joint(&[2, 0, 0, 0], &[0, 0, 1, 1], 2);
+        assert_eq!(calibrated, vec![4.0, 0.0, 0.0, 0.0]);
     }
 
     #[test]
