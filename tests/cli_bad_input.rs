@@ -29,7 +29,10 @@ fn path(p: &Path) -> &str {
 
 /// `train --train TRAIN --test TEST` must fail with exactly the library's message for the pair.
 fn assert_refused(train: &Path, test: &Path) {
-    let expected = load_pair(Some(train), Some(test), None).expect_err("bad data must be refused").to_string();
+    // `train` reads the paths made absolute, as model.json records them.
+    let (train_abs, test_abs) = (std::path::absolute(train).unwrap(), std::path::absolute(test).unwrap());
+    let expected =
+        load_pair(Some(&train_abs), Some(&test_abs), None).expect_err("bad data must be refused").to_string();
     let out_dir = train.with_extension("run");
     let args = ["train", "--epochs", "1", "--train", path(train), "--test", path(test), "--out", path(&out_dir)];
     let (code, _, stderr) = run(&args);
