@@ -93,7 +93,11 @@ pub fn run(args: SuspectsArgs) -> Result<(), String> {
             };
             let confident = confident_learning(&probs, &data.labels, classes, prune).len();
             let argmax = argmax_disagreement(&probs, &data.labels, classes).len();
-            println!("out of {} images: confident learning flags {confident}, the argmax filter {argmax}", data.len());
+            println!(
+                "out of {} images: confident learning (--prune {}) flags {confident}, the argmax filter {argmax}",
+                data.len(),
+                prune.name()
+            );
             (out_of_sample(method, &probs, &data.labels, classes, prune, by), dir)
         }
     };
