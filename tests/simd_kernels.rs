@@ -522,13 +522,24 @@ fn conv1_forward() {
                 let plane = random(&mut rng, h * w, -1.0, 1.0);
                 let (weights, bias) =
                     (random(&mut rng, channels * k * k, -0.5, 0.5), random(&mut rng, channels, -0.1, 0.1));
-                let mut want = vec![0.0; out_len];
-                conv_direct::conv1_forward_scalar(&plane, h, w, &weights, &bias, k, &mut want);
-                let (p_slot, w_slot, b_slot) =
-                    (f32_slot(&plane, offset), f32_slot(&weights, offset), f32_slot(&bias, offset));
-                let mut out = f32_slot(&vec![0.0; out_len], offset);
-                conv_direct::conv1_forward_on(path, p_slot.get(), h, w, w_slot.get(), b_slot.get(), k, out.get_mut());
-                worst.exact(path, &out.checked(&what), &want, &what);
+                for relu in [false, true] {
+                    let what = format!("{what} relu {relu}");
+                    let mut want = vec![0.0; out_len];
+                    conv_direct::conv1_forward_scalar(&plane, h, w, &weights, &bias, k, relu, &mut want);
+                    if relu {
+                        // The fused ReLU is the plain convolution clamped at 0, bit for bit.
+                        let mut plain = vec![0.0; out_len];
+                        conv_direct::conv1_forward_scalar(&plane, h, w, &weights, &bias, k, false, &mut plain);
+                        assert!(want.iter().zip(&plain).all(|(r, p)| r.to_bits() == p.max(0.0).to_bits()), "{what}");
+                        assert!(want.contains(&0.0) && want.iter().any(|&v| v > 0.0), "{what}");
+                    }
+                    let (p_slot, w_slot, b_slot) =
+                        (f32_slot(&plane, offset), f32_slot(&weights, offset), f32_slot(&bias, offset));
+                    let mut out = f32_slot(&vec![0.0; out_len], offset);
+                    let (weights, bias) = (w_slot.get(), b_slot.get());
+                    conv_direct::conv1_forward_on(path, p_slot.get(), h, w, weights, bias, k, relu, out.get_mut());
+                    worst.exact(path, &out.checked(&what), &want, &what);
+                }
             }
         }
     }

@@ -8,9 +8,10 @@ use super::vector::{F32Vector, sum_map1};
 
 simd_kernel! {
     /// `out[o][y][x] = bias[o] + Σ w[o][ky][kx] · plane[y+ky][x+kx]`: stride 1 over an already
-    /// padded `h × w` plane; `out` is OC × (h-k+1) × (w-k+1), `weights` OC × k × k.
+    /// padded `h × w` plane; `out` is OC × (h-k+1) × (w-k+1), `weights` OC × k × k. With
+    /// `relu`, each output is max(0, ·) as it is stored, saving a pass over the layer's output.
     pub fn conv1_forward / conv1_forward_on(
-        plane: &[f32], h: usize, w: usize, weights: &[f32], bias: &[f32], k: usize, out: &mut [f32]
+        plane: &[f32], h: usize, w: usize, weights: &[f32], bias: &[f32], k: usize, relu: bool, out: &mut [f32]
     ) -> () = conv1_forward_scalar, conv1_forward_vector;
 
     /// `dweights[o][ky][kx] += Σ dy[o][y][x] · plane[y+ky][x+kx]` and `dbias[o] += Σ dy[o]`.
@@ -26,6 +27,7 @@ pub fn conv1_forward_scalar(
     weights: &[f32],
     bias: &[f32],
     k: usize,
+    relu: bool,
     out: &mut [f32],
 ) {
     let (oh, ow) = (h - k + 1, w - k + 1);
@@ -47,6 +49,9 @@ pub fn conv1_forward_scalar(
                     }
                 }
             }
+        }
+        if relu {
+            out_plane.iter_mut().for_each(|v| *v = v.max(0.0));
         }
     }
 }
@@ -72,24 +77,33 @@ unsafe fn conv1_row_chunk<V: F32Vector>(rows: *const f32, w: usize, taps: &[V], 
 /// One output channel's plane, with the taps already splatted. Called with a literal k = 3 and
 /// an array of taps, the tap loops unroll and the taps stay in registers across the plane.
 #[inline(always)]
-unsafe fn conv1_plane<V: F32Vector>(plane: &[f32], w: usize, taps: &[V], k: usize, bias: f32, out_plane: &mut [f32]) {
+unsafe fn conv1_plane<V: F32Vector>(
+    plane: &[f32],
+    w: usize,
+    taps: &[V],
+    k: usize,
+    bias: f32,
+    relu: bool,
+    out_plane: &mut [f32],
+) {
     let ow = w - k + 1;
     let oh = out_plane.len() / ow;
     assert!(plane.len() >= (oh + k - 1) * w && taps.len() == k * k);
     // SAFETY: rows y..y + k of the plane hold columns x..x + n + k - 1 for every chunk.
     unsafe {
         let bias = V::splat(bias);
+        let activate = |v: V| if relu { v.max(V::zero()) } else { v };
         for y in 0..oh {
             let (rows, dst) = (plane.as_ptr().add(y * w), out_plane.as_mut_ptr().add(y * ow));
             let mut x = 0;
             while x + V::LANES <= ow {
-                conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, V::LANES).store(dst.add(x));
+                activate(conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, V::LANES)).store(dst.add(x));
                 x += V::LANES;
             }
             if x < ow {
                 // ow = 26 for 28×28 with k = 3: one whole vector and a masked one of 10 on AVX-512.
                 let rest = ow - x;
-                conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, rest).store_partial(dst.add(x), rest);
+                activate(conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, rest)).store_partial(dst.add(x), rest);
             }
         }
     }
@@ -103,6 +117,7 @@ unsafe fn conv1_forward_vector<V: F32Vector>(
     weights: &[f32],
     bias: &[f32],
     k: usize,
+    relu: bool,
     out: &mut [f32],
 ) {
     let (oh, ow) = (h - k + 1, w - k + 1);
@@ -119,13 +134,13 @@ unsafe fn conv1_forward_vector<V: F32Vector>(
                 for (tap, &weight) in taps.iter_mut().zip(kernel) {
                     *tap = V::splat(weight);
                 }
-                conv1_plane::<V>(plane, w, &taps, 3, bias[o], out_plane);
+                conv1_plane::<V>(plane, w, &taps, 3, bias[o], relu, out_plane);
             } else {
                 let mut taps = Vec::with_capacity(k * k);
                 for &weight in kernel {
                     taps.push(V::splat(weight));
                 }
-                conv1_plane::<V>(plane, w, &taps, k, bias[o], out_plane);
+                conv1_plane::<V>(plane, w, &taps, k, bias[o], relu, out_plane);
             }
         }
     }

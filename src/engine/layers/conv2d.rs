@@ -9,7 +9,7 @@
 use super::{Layer, Mode, Param};
 use crate::engine::init::Init;
 use crate::engine::kernels::conv_direct::{conv1_backward_weights, conv1_forward};
-use crate::engine::kernels::elementwise::{add_bias, add_bias_relu, relu_backward, relu_forward, sum};
+use crate::engine::kernels::elementwise::{add_bias, add_bias_relu, relu_backward, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
 use crate::engine::kernels::im2col::{ConvGeometry, col2im, im2col};
 use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch};
@@ -134,15 +134,7 @@ impl Conv2d {
         if self.uses_direct_kernel() {
             for (x, y) in x.chunks_exact(g.in_len()).zip(y.chunks_exact_mut(self.out_len())) {
                 self.padded_plane(x, |plane, h, w| {
-                    if self.relu {
-                        // One sample's output is small enough to stay in cache for the ReLU.
-                        with_scratch(y.len(), |z| {
-                            conv1_forward(plane, h, w, &self.weight.value, &self.bias.value, g.kernel, z);
-                            relu_forward(z, y);
-                        })
-                    } else {
-                        conv1_forward(plane, h, w, &self.weight.value, &self.bias.value, g.kernel, y)
-                    }
+                    conv1_forward(plane, h, w, &self.weight.value, &self.bias.value, g.kernel, self.relu, y)
                 });
             }
             return;
