@@ -76,6 +76,8 @@ fn train_suspects_review_apply_retrain_compare() {
         run_in(&elsewhere, &["apply", "--journal", journal.to_str().unwrap(), "--out", new_train.to_str().unwrap()]);
     assert!(stdout.contains("relabelled  1\n") && stdout.contains("removed     1\n"), "{stdout}");
     assert!(stdout.contains("images      2,000 in, 1,999 out"), "{stdout}");
+    let changes = format!("changes: {} (2 rows); counts: ", dir.join("fixed.changes.csv").display());
+    assert!(stdout.contains(&changes), "{stdout}");
     let fixed = read_path(&new_train, Split::Train).unwrap();
     assert_eq!(fixed.len(), 1999);
     let removed = list[1].index;

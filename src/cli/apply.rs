@@ -67,7 +67,9 @@ pub fn run(args: ApplyArgs) -> Result<(), String> {
         (false, true) => println!("wrote {}/ (IDX, with the test set of {})", args.out.display(), source.display()),
         (false, false) => println!("wrote {}/ (IDX)", args.out.display()),
     }
-    println!("changes: {} ({} rows); counts: {}", changes_path.display(), applied.changes.len(), counts_path.display());
+    let changed = applied.changes.len();
+    let rows = if changed == 1 { "row" } else { "rows" };
+    println!("changes: {} ({changed} {rows}); counts: {}", changes_path.display(), counts_path.display());
     if test_copied {
         println!("retrain with: fashion-cnn train --train {}", args.out.display());
     } else {
