@@ -22,7 +22,12 @@ fn bench(name: &str, noise: &str, rate: &str) -> (std::path::PathBuf, Value, Str
 fn bench_args<'a>(noise: &'a str, rate: &'a str, dir: &'a Path) -> Vec<&'a str> {
     let out = dir.to_str().unwrap();
     let flags = ["--seed", "5", "--train", "data/fashion-mnist-sample", "--preset", "mlp003", "--epochs", "2"];
-    [&["noise-bench", "--noise", noise, "--rate", rate][..], &flags, &["--folds", "2", "--out", out]].concat()
+    [
+        &["noise-bench", "--noise", noise, "--rate", rate][..],
+        &flags,
+        &["--folds", "2", "--average-epochs", "2", "--out", out],
+    ]
+    .concat()
 }
 
 /// (true label, noisy label) of each flip in `flips.csv`, checked against the clean sample.
@@ -110,6 +115,14 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
     };
     assert_eq!((rows("| detector"), rows("| epoch"), rows("| training set"), rows("| stage")), (4, 2, 4, 6));
     assert!(md.starts_with("# noise-bench: 20% symmetric noise, seed 5\n"), "{md}");
+    assert!(
+        md.contains("; 2 folds, each predicting its held-out part after its last 2 epoch(s) and averaging."),
+        "{md}"
+    );
+    assert_eq!(r["averaged_epochs"], 2);
+    let fold: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cross-val/fold-1.json")).unwrap()).unwrap();
+    assert_eq!((fold["epochs"].as_u64(), fold["averaged_epochs"].as_u64()), (Some(2), Some(2)));
 
     // Run again into the same folder: the folds are reused and every figure comes out the same.
     let (code, stdout, stderr) = run(&bench_args("symmetric", "0.2", &dir));

@@ -156,7 +156,15 @@ fn bad_input_is_refused_with_a_message_naming_the_problem() {
     );
     assert_eq!(
         refused(&["--method", "last-epoch", "--epochs", "3"]),
-        "error: --fold and --epochs belong to --method cross-val and argmax; last-epoch trains nothing\n"
+        "error: --fold, --epochs and --average-epochs belong to --method cross-val and argmax; last-epoch trains nothing\n"
+    );
+    assert_eq!(
+        refused(&["--method", "cross-val", "--epochs", "2", "--average-epochs", "3"]),
+        "error: --average-epochs must be between 1 and the 2 epochs each fold trains, not 3\n"
+    );
+    assert_eq!(
+        refused(&["--method", "cross-val", "--average-epochs", "0"]),
+        "error: --average-epochs must be between 1 and the 1 epochs each fold trains, not 0\n"
     );
     assert_eq!(
         refused(&["--method", "cross-val", "--folds", "2", "--fold", "3"]),
@@ -170,6 +178,14 @@ fn bad_input_is_refused_with_a_message_naming_the_problem() {
         refused(&["--method", "cross-val", "--folds", "3", "--epochs", "1"]),
         format!(
             "error: {} was made with 2 folds (here 3); delete {} or ask for the same settings\n",
+            folds.join("fold-1.json").display(),
+            folds.display()
+        )
+    );
+    assert_eq!(
+        refused(&["--method", "cross-val", "--folds", "2", "--epochs", "2", "--average-epochs", "2"]),
+        format!(
+            "error: {} was made with 1 epochs (here 2), --average-epochs 1 (here 2); delete {} or ask for the same settings\n",
             folds.join("fold-1.json").display(),
             folds.display()
         )

@@ -74,7 +74,7 @@ pub fn run(args: CvArgs) -> Result<(), String> {
             held_out.len()
         );
         let mut progress = Progress::new(recipe.config.epochs);
-        let result = run_fold(&recipe, &data, args.folds, fold, &dir, &mut progress);
+        let result = run_fold(&recipe, &data, args.folds, fold, 1, &dir, &mut progress);
         progress.finish();
         let result = result?;
         println!(

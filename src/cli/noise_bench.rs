@@ -10,6 +10,7 @@
 //! The last-epoch detector is also scored after every epoch of (b), to show its recall fall as
 //! the network memorises the noisy labels. Folds already in `OUT/cross-val/` are reused.
 
+use super::suspects::averaged_epochs;
 use super::train::{Progress, TrainArgs, config_from_args, timestamp};
 use crate::data::{Dataset, load_pair, write_atomic, write_idx_dir};
 use crate::engine::init::Init;
@@ -38,6 +39,10 @@ pub struct NoiseBenchArgs {
     /// Folds of the cross-validation the out-of-sample detectors use.
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
+    /// Average each fold's held-out predictions over its last N epochs (default: the second
+    /// half of the epochs; 1 = the final model alone).
+    #[arg(long)]
+    pub average_epochs: Option<usize>,
     /// The recipe every model is trained with; --seed also seeds the noise; --out is the
     /// benchmark's folder (default runs/noise-bench-<noise>-<UTC time>).
     #[command(flatten)]
@@ -117,6 +122,8 @@ struct Report {
     test_images: usize,
     flipped: usize,
     folds: usize,
+    /// Each fold's held-out probabilities are averaged over its last this many epochs.
+    averaged_epochs: usize,
     network: String,
     spec: String,
     epochs: usize,
@@ -139,6 +146,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     let (name, spec, config) = config_from_args(&args.train)?;
     let init = Init::parse(&args.train.init).ok_or_else(|| format!("unknown --init '{}'", args.train.init))?;
     let recipe = Recipe { name, spec, config, init };
+    let averaged_epochs = averaged_epochs(args.average_epochs, recipe.config.epochs)?;
     let seed = recipe.config.seed;
     let mut stages = Vec::new();
     let mut clock = Instant::now();
@@ -188,7 +196,8 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     lap("(b) train on the noisy set (+ last-epoch detector)", &mut stages);
 
     let folds_dir = dir.join("cross-val");
-    let plan = FoldPlan { folds: args.folds, seed, spec: recipe.spec.clone(), epochs: recipe.config.epochs };
+    let plan =
+        FoldPlan { folds: args.folds, seed, spec: recipe.spec.clone(), epochs: recipe.config.epochs, averaged_epochs };
     // Folds an interrupted benchmark already wrote into the same --out are reused: the plan
     // (folds, seed, network, epochs) must match, and read_oof checks every noisy label.
     let present = folds_present(&folds_dir, &plan)?;
@@ -198,7 +207,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
             continue;
         }
         println!("cross-validation fold {fold}/{} on the noisy set", args.folds);
-        run_fold(&recipe, &noisy, args.folds, fold, &folds_dir, &mut Progress::new(epochs))?;
+        run_fold(&recipe, &noisy, args.folds, fold, averaged_epochs, &folds_dir, &mut Progress::new(epochs))?;
     }
     let probs = read_oof(&folds_dir, &plan, &noisy)?;
     let detect = |method, prune| out_of_sample(method, &probs, &noisy.labels, classes, prune, Rank::SelfConfidence);
@@ -238,6 +247,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
         test_images: test.len(),
         flipped: flipped.len(),
         folds: args.folds,
+        averaged_epochs,
         network: recipe.name.clone(),
         spec: recipe.spec.clone(),
         epochs: recipe.config.epochs,
@@ -313,7 +323,8 @@ fn train_and_test(
 fn markdown(r: &Report) -> String {
     let mut md = format!(
         "# noise-bench: {:.0}% {} noise, seed {}\n\n{} training images, {} labels flipped; {} test images; \
-         network {} for {} epochs; {} folds.\n\n",
+         network {} for {} epochs; {} folds, each predicting its held-out part after its last {} epoch(s) \
+         and averaging.\n\n",
         100.0 * r.rate,
         r.noise,
         r.seed,
@@ -322,7 +333,8 @@ fn markdown(r: &Report) -> String {
         r.test_images,
         r.network,
         r.epochs,
-        r.folds
+        r.folds,
+        r.averaged_epochs
     );
     md += "| detector | flagged | flips found | precision | recall | F1 | precision top 100 | precision top 500 |\n";
     md += "|---|---|---|---|---|---|---|---|\n";

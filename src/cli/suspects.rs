@@ -17,7 +17,7 @@ use crate::labels::confident::{Prune, Rank, argmax_disagreement, confident_learn
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
 use crate::labels::suspects::{DatasetRef, FORMAT, Suspect, SuspectsInfo, write_suspects};
 use crate::report::suspects::suspects_png;
-use crate::train::cv::{FoldPlan, folds_present, read_oof, run_fold};
+use crate::train::cv::{FoldPlan, default_averaged_epochs, folds_present, read_oof, run_fold};
 use crate::train::recipe::Recipe;
 use crate::train::run::{ModelInfo, load_model, read_json, read_misclassified, read_train_set};
 use clap::Args;
@@ -45,6 +45,10 @@ pub struct SuspectsArgs {
     /// cross-val/argmax: epochs per fold (default: the run's).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// cross-val/argmax: average each fold's held-out predictions over its last N epochs (a
+    /// cheap ensemble; default: the second half of the epochs; 1 = the final model alone).
+    #[arg(long)]
+    pub average_epochs: Option<usize>,
     /// cross-val/argmax: order by self-confidence (p of the given label, lowest first) or margin.
     #[arg(long, default_value = "self-confidence")]
     pub rank: String,
@@ -58,8 +62,11 @@ pub fn run(args: SuspectsArgs) -> Result<(), String> {
     let method = Method::parse(&args.method)?;
     let by = Rank::parse(&args.rank)?;
     let prune = Prune::parse(&args.prune)?;
-    if method == Method::LastEpoch && (args.fold.is_some() || args.epochs.is_some()) {
-        return Err("--fold and --epochs belong to --method cross-val and argmax; last-epoch trains nothing".into());
+    if method == Method::LastEpoch && (args.fold.is_some() || args.epochs.is_some() || args.average_epochs.is_some()) {
+        return Err(
+            "--fold, --epochs and --average-epochs belong to --method cross-val and argmax; last-epoch trains nothing"
+                .into(),
+        );
     }
     if args.top == Some(0) {
         return Err("--top must be at least 1".into());
@@ -149,11 +156,13 @@ fn cross_validate(
         recipe.config.epochs = epochs;
     }
     recipe.config.val_split = 0.0;
+    let averaged_epochs = averaged_epochs(args.average_epochs, recipe.config.epochs)?;
     let plan = FoldPlan {
         folds: args.folds,
         seed: recipe.config.seed,
         spec: recipe.spec.clone(),
         epochs: recipe.config.epochs,
+        averaged_epochs,
     };
     let present = folds_present(dir, &plan)?;
     let to_run: Vec<usize> = match args.fold {
@@ -169,7 +178,7 @@ fn cross_validate(
     for &fold in &to_run {
         println!("fold {fold}/{}: training {} for {} epochs", args.folds, recipe.name, recipe.config.epochs);
         let mut progress = Progress::new(recipe.config.epochs);
-        let result = run_fold(&recipe, data, args.folds, fold, dir, &mut progress);
+        let result = run_fold(&recipe, data, args.folds, fold, averaged_epochs, dir, &mut progress);
         progress.finish();
         let result = result?;
         println!(
@@ -191,10 +200,20 @@ fn cross_validate(
             args.method,
             args.folds,
             args.epochs.map(|e| format!(" --epochs {e}")).unwrap_or_default()
+                + &args.average_epochs.map(|n| format!(" --average-epochs {n}")).unwrap_or_default()
         );
         return Ok(None);
     }
     read_oof(dir, &plan, data).map(Some)
+}
+
+/// `--average-epochs`, checked against the epochs each fold trains (default: the second half).
+pub fn averaged_epochs(asked: Option<usize>, epochs: usize) -> Result<usize, String> {
+    match asked {
+        None => Ok(default_averaged_epochs(epochs)),
+        Some(n) if (1..=epochs).contains(&n) => Ok(n),
+        Some(n) => Err(format!("--average-epochs must be between 1 and the {epochs} epochs each fold trains, not {n}")),
+    }
 }
 
 /// The first suspects as an aligned text table.

@@ -40,53 +40,91 @@ pub struct FoldResult {
     pub folds: usize,
     pub seed: u64,
     pub spec: String,
+    /// Of the held-out probabilities in `fold-I-oof.csv` (averaged as below).
     pub accuracy: f64,
     pub loss: f64,
     pub train_images: usize,
     pub held_out_images: usize,
     pub epochs: usize,
+    /// The held-out probabilities are the mean of the predictions made after each of the
+    /// last this many epochs (1: the final model alone; files from before this field are so).
+    #[serde(default = "one")]
+    pub averaged_epochs: usize,
     pub seconds: f64,
 }
 
-/// Trains fold `fold` (1-based) of `folds` with `recipe` on the other folds of `data`, evaluates
-/// it on its own fold, and writes `dir/fold-I-oof.csv` and `dir/fold-I.json` (atomically;
-/// `dir` is created if need be).
+fn one() -> usize {
+    1
+}
+
+/// How many final epochs' held-out predictions a fold averages unless told otherwise: the
+/// second half of training. Averaging snapshots of one run is a cheap ensemble; on 20%
+/// symmetric noise (seed002, 10 epochs, fold 1 of 5) it raised out-of-fold accuracy from
+/// 89.8% to 90.3% and confident learning's F1 from 0.868 to 0.876 (examples in the README).
+pub fn default_averaged_epochs(epochs: usize) -> usize {
+    epochs.div_ceil(2).max(1)
+}
+
+/// Trains fold `fold` (1-based) of `folds` with `recipe` on the other folds of `data`, predicts
+/// its own fold after each of the last `averaged_epochs` epochs and averages those
+/// probabilities, and writes `dir/fold-I-oof.csv` and `dir/fold-I.json` (atomically; `dir` is
+/// created if need be).
 pub fn run_fold(
     recipe: &Recipe,
     data: &Dataset,
     folds: usize,
     fold: usize,
+    averaged_epochs: usize,
     dir: &Path,
     observer: &mut dyn Observer,
 ) -> Result<FoldResult, String> {
     let cfg = &recipe.config;
+    let averaged_epochs = averaged_epochs.clamp(1, cfg.epochs.max(1));
     let fold_of = fold_assignment(data.len(), folds, cfg.seed);
     let (train_indices, held_out) = fold_split(&fold_of, fold - 1);
+    let classes = data.class_names.len();
     let started = Instant::now();
-    let mut state = recipe.train(data, &train_indices, observer)?;
-    let e = evaluate(&mut state.model, data, Some(&held_out), cfg.normalization, 500);
+    let mut summed = vec![0.0f64; held_out.len() * classes];
+    let first_averaged = cfg.epochs.saturating_sub(averaged_epochs);
+    recipe.train_then(data, &train_indices, observer, &mut |state| {
+        if state.epochs_done > first_averaged {
+            let e = evaluate(&mut state.model, data, Some(&held_out), cfg.normalization, 500);
+            for (sum, &p) in summed.iter_mut().zip(&e.probs) {
+                *sum += p as f64;
+            }
+        }
+        Ok(())
+    })?;
+    let probs: Vec<f32> = summed.iter().map(|&s| (s / averaged_epochs as f64) as f32).collect();
+    let predictions: Vec<usize> = probs.chunks_exact(classes).map(argmax).collect();
+    let correct = held_out.iter().zip(&predictions).filter(|&(&i, &p)| data.labels[i] as usize == p).count();
+    let loss = held_out
+        .iter()
+        .zip(probs.chunks_exact(classes))
+        .map(|(&i, p)| -(p[data.labels[i] as usize].max(f32::MIN_POSITIVE) as f64).ln())
+        .sum::<f64>();
     let result = FoldResult {
         fold,
         folds,
         seed: cfg.seed,
         spec: recipe.spec.clone(),
-        accuracy: e.accuracy,
-        loss: e.loss,
+        accuracy: correct as f64 / held_out.len().max(1) as f64,
+        loss: loss / held_out.len().max(1) as f64,
         train_images: train_indices.len(),
         held_out_images: held_out.len(),
         epochs: cfg.epochs,
+        averaged_epochs,
         seconds: started.elapsed().as_secs_f64(),
     };
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let classes = data.class_names.len();
     let mut oof = String::from("index,label,predicted");
     for c in 0..classes {
         oof += &format!(",p{c}");
     }
     oof += "\n";
-    for (k, &i) in held_out.iter().enumerate() {
-        oof += &format!("{i},{},{}", data.labels[i], e.predictions[k]);
-        for p in &e.probs[k * classes..(k + 1) * classes] {
+    for ((&i, p), predicted) in held_out.iter().zip(probs.chunks_exact(classes)).zip(&predictions) {
+        oof += &format!("{i},{},{predicted}", data.labels[i]);
+        for p in p {
             oof += &format!(",{p:.6}");
         }
         oof += "\n";
@@ -95,6 +133,11 @@ pub fn run_fold(
     let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
     write_atomic(&result_path(dir, fold), format!("{json}\n").as_bytes()).map_err(|e| e.to_string())?;
     Ok(result)
+}
+
+/// The first index of the largest value.
+fn argmax(row: &[f32]) -> usize {
+    row.iter().enumerate().fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
 }
 
 /// `dir/fold-I.json`.
@@ -115,6 +158,7 @@ pub struct FoldPlan {
     pub seed: u64,
     pub spec: String,
     pub epochs: usize,
+    pub averaged_epochs: usize,
 }
 
 impl FoldPlan {
@@ -129,6 +173,9 @@ impl FoldPlan {
         }
         if result.epochs != self.epochs {
             diffs.push(format!("{} epochs (here {})", result.epochs, self.epochs));
+        }
+        if result.averaged_epochs != self.averaged_epochs {
+            diffs.push(format!("--average-epochs {} (here {})", result.averaged_epochs, self.averaged_epochs));
         }
         if result.spec != self.spec {
             diffs.push(format!("network '{}' (here '{}')", result.spec, self.spec));
@@ -246,6 +293,9 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::batch::{Augment, Normalization};
+    use crate::train::recipe::Quiet;
+    use crate::train::trainer::TrainConfig;
 
     #[test]
     fn folds_partition_the_samples_in_nearly_equal_parts() {
@@ -260,6 +310,82 @@ mod tests {
         assert!(held.iter().all(|&i| fold_of[i] == 2) && train.iter().all(|&i| fold_of[i] != 2));
         assert_eq!(fold_assignment(103, 5, 9), fold_of);
         assert_ne!(fold_assignment(103, 5, 10), fold_of);
+    }
+
+    /// 90 one-channel 4×4 images whose class (of 3) is the brightest row pair, with noise.
+    fn little_set() -> Dataset {
+        let mut rng = Rng::stream(3, Purpose::Split, 7);
+        let (mut images, mut labels) = (Vec::new(), Vec::new());
+        for i in 0..90 {
+            let class = i % 3;
+            for pixel in 0..16 {
+                let bright = pixel / 4 == class || pixel / 4 == class + 1;
+                images.push(if bright { 150 } else { 40 } + (rng.next_f32() * 90.0) as u8);
+            }
+            labels.push(class as u8);
+        }
+        let class_names = vec!["a".into(), "b".into(), "c".into()];
+        Dataset { images, labels, shape: [1, 4, 4], class_names, source: "generated".into() }
+    }
+
+    fn recipe(epochs: usize) -> Recipe {
+        let config = TrainConfig {
+            epochs,
+            batch_size: 8,
+            optimizer: "adam".into(),
+            momentum: None,
+            lr: 0.01,
+            schedule: "constant".into(),
+            weight_decay: 0.0,
+            label_smoothing: 0.0,
+            val_split: 0.0,
+            seed: 5,
+            augment: Augment { hflip: false, vflip: false, shift: 0, erase: 0.0 },
+            normalization: Normalization::SCALE,
+        };
+        let init = crate::engine::init::Init::parse("glorot").unwrap();
+        Recipe { name: "custom".into(), spec: "flatten,dense6,relu,dense3".into(), config, init }
+    }
+
+    /// Held-out probabilities of a model trained `epochs` epochs on fold 2 of 3's training part.
+    fn held_out_probs(data: &Dataset, epochs: usize) -> Vec<f32> {
+        let (train, held_out) = fold_split(&fold_assignment(data.len(), 3, 5), 1);
+        let mut state = recipe(epochs).train(data, &train, &mut Quiet).unwrap();
+        evaluate(&mut state.model, data, Some(&held_out), Normalization::SCALE, 500).probs
+    }
+
+    fn written_probs(dir: &Path) -> Vec<f32> {
+        let text = std::fs::read_to_string(oof_path(dir, 2)).unwrap();
+        text.lines().skip(1).flat_map(|l| l.split(',').skip(3).map(|p| p.parse::<f32>().unwrap())).collect()
+    }
+
+    #[test]
+    fn a_fold_averages_the_held_out_predictions_of_its_last_epochs() {
+        let data = little_set();
+        let dir = std::env::temp_dir().join(format!("fashion-cnn-unit-{}-fold-average", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (after_2, after_3) = (held_out_probs(&data, 2), held_out_probs(&data, 3));
+        assert!(after_2.iter().zip(&after_3).any(|(a, b)| (a - b).abs() > 1e-3), "the epochs differ");
+
+        let result = run_fold(&recipe(3), &data, 3, 2, 2, &dir, &mut Quiet).unwrap();
+        assert_eq!((result.averaged_epochs, result.held_out_images), (2, 30));
+        let written = written_probs(&dir);
+        assert_eq!(written.len(), 30 * 3);
+        for ((w, a), b) in written.iter().zip(&after_2).zip(&after_3) {
+            assert!((w - (a + b) / 2.0).abs() < 2e-6, "{w} is not the mean of {a} and {b}");
+        }
+
+        // One epoch averaged is the final model alone, as before averaging existed.
+        let result = run_fold(&recipe(3), &data, 3, 2, 1, &dir, &mut Quiet).unwrap();
+        for (w, b) in written_probs(&dir).iter().zip(&after_3) {
+            assert!((w - b).abs() < 1e-6, "{w} against {b}");
+        }
+        let (train, held_out) = fold_split(&fold_assignment(data.len(), 3, 5), 1);
+        let mut state = recipe(3).train(&data, &train, &mut Quiet).unwrap();
+        let e = evaluate(&mut state.model, &data, Some(&held_out), Normalization::SCALE, 500);
+        assert_eq!(result.accuracy, e.accuracy);
+        assert!((result.loss - e.loss).abs() < 1e-5, "{} against {}", result.loss, e.loss);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

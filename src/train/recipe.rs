@@ -39,6 +39,17 @@ impl Recipe {
     /// A fresh model (initialised from the recipe's seed) trained on `indices` of `data` for
     /// the recipe's epochs, with no validation split.
     pub fn train(&self, data: &Dataset, indices: &[usize], observer: &mut dyn Observer) -> Result<TrainState, String> {
+        self.train_then(data, indices, observer, &mut |_| Ok(()))
+    }
+
+    /// [`Recipe::train`], calling `after_epoch` with the state after each epoch.
+    pub fn train_then(
+        &self,
+        data: &Dataset,
+        indices: &[usize],
+        observer: &mut dyn Observer,
+        after_epoch: &mut dyn FnMut(&mut TrainState) -> Result<(), String>,
+    ) -> Result<TrainState, String> {
         let cfg = &self.config;
         let kind = OptimizerKind::parse(&cfg.optimizer, cfg.momentum)?;
         let model =
@@ -51,7 +62,7 @@ impl Recipe {
             history: Vec::new(),
             misclassified: Vec::new(),
         };
-        train(&mut state, cfg, data, indices, &[], observer, &mut |_| Ok(()))?;
+        train(&mut state, cfg, data, indices, &[], observer, after_epoch)?;
         Ok(state)
     }
 }
