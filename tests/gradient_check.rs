@@ -204,6 +204,56 @@ fn batchnorm_gradients_match_finite_differences() {
     }
 }
 
+/// Runs `layer` then a separate ReLU, and `fused` (the same layer with the ReLU fused in) on
+/// the same input and output gradient: outputs, input gradients and parameter gradients must be
+/// the same bits, since the model fuses silently.
+fn check_fused_relu(what: &str, layer: &mut dyn Layer, fused: &mut dyn Layer, x: &Tensor, mode: Mode) {
+    assert!(fused.fuse_relu(), "{what} fuses a ReLU");
+    let mut rng = Rng::new(31);
+    let mut relu = Relu::new(&x.shape[1..]);
+    let z = layer.forward(x, mode);
+    let y = relu.forward(&z, mode);
+    let y_fused = fused.forward(x, mode);
+    assert!(y.data.iter().any(|&v| v == 0.0) && y.data.iter().any(|&v| v > 0.0), "{what}: both sides of the kink");
+    assert_eq!(y.data, y_fused.data, "{what}: forward");
+    let dy = random_tensor(&y.shape, -1.0, 1.0, &mut rng);
+    let dz = relu.backward(&z, &y, &dy, true).unwrap();
+    let dx = layer.backward(x, &z, &dz, true).unwrap();
+    let dx_fused = fused.backward(x, &y_fused, &dy, true).unwrap();
+    assert_eq!(dx.data, dx_fused.data, "{what}: dx");
+    for (p, q) in layer.params().iter().zip(fused.params()) {
+        assert_eq!(p.grad, q.grad, "{what}: d{}", p.name);
+    }
+}
+
+#[test]
+fn a_fused_relu_gives_the_same_bits_as_a_relu_layer() {
+    for mode in [Mode::Train, Mode::Eval] {
+        let mut rng = Rng::new(8);
+        let x = random_tensor(&[5, 3, 4, 4], -2.0, 3.0, &mut rng);
+        check_fused_relu(
+            &format!("batch-norm 2-D {mode:?}"),
+            &mut BatchNorm::new(&[3, 4, 4]),
+            &mut BatchNorm::new(&[3, 4, 4]),
+            &x,
+            mode,
+        );
+        let x = random_tensor(&[6, 7], -2.0, 3.0, &mut rng);
+        check_fused_relu(
+            &format!("batch-norm 1-D {mode:?}"),
+            &mut BatchNorm::new(&[7]),
+            &mut BatchNorm::new(&[7]),
+            &x,
+            mode,
+        );
+    }
+    for &(c, padding) in &[(2, Padding::Valid), (1, Padding::Same)] {
+        let conv = |seed| Conv2d::new(&[c, 8, 8], 3, 3, 1, padding, Init::HeNormal, &mut Rng::new(seed));
+        let x = random_tensor(&[11, c, 8, 8], -1.0, 1.0, &mut Rng::new(9));
+        check_fused_relu(&format!("conv {c} channel(s) {padding:?}"), &mut conv(4), &mut conv(4), &x, Mode::Train);
+    }
+}
+
 #[test]
 fn dropout_and_flatten_gradients_match_finite_differences() {
     let mut rng = Rng::new(7);

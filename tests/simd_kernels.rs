@@ -140,6 +140,11 @@ fn scale_shift() {
 }
 
 #[test]
+fn scale_shift_relu() {
+    check_map1("scale_shift_relu", |p, x, out| elementwise::scale_shift_relu_on(p, x, 1.7, -0.4, out));
+}
+
+#[test]
 fn relu_backward() {
     check_map1("relu_backward", |p, y, dx| {
         let dy: Vec<f32> = (0..y.len()).map(|i| i as f32 * 0.5 - 3.0).collect();

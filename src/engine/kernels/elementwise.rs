@@ -26,6 +26,10 @@ simd_kernel! {
     pub fn scale_shift / scale_shift_on(x: &[f32], scale: f32, shift: f32, out: &mut [f32]) -> ()
         = scale_shift_scalar, scale_shift_vector;
 
+    /// `out[i] = max(x[i] * scale + shift, 0)`: batch-norm and the ReLU after it in one pass.
+    pub fn scale_shift_relu / scale_shift_relu_on(x: &[f32], scale: f32, shift: f32, out: &mut [f32]) -> ()
+        = scale_shift_relu_scalar, scale_shift_relu_vector;
+
     /// `acc[i] += x[i]`.
     pub fn add_assign / add_assign_on(acc: &mut [f32], x: &[f32]) -> ()
         = add_assign_scalar, add_assign_vector;
@@ -113,6 +117,21 @@ unsafe fn scale_shift_vector<V: F32Vector>(x: &[f32], scale: f32, shift: f32, ou
     unsafe {
         let (a, b) = (V::splat(scale), V::splat(shift));
         map1::<V>(x, out, |v| v.mul_add(a, b))
+    }
+}
+
+pub fn scale_shift_relu_scalar(x: &[f32], scale: f32, shift: f32, out: &mut [f32]) {
+    assert_eq!(x.len(), out.len());
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v.mul_add(scale, shift).max(0.0);
+    }
+}
+
+#[inline(always)]
+unsafe fn scale_shift_relu_vector<V: F32Vector>(x: &[f32], scale: f32, shift: f32, out: &mut [f32]) {
+    unsafe {
+        let (a, b, zero) = (V::splat(scale), V::splat(shift), V::zero());
+        map1::<V>(x, out, |v| v.mul_add(a, b).max(zero))
     }
 }
 

@@ -8,11 +8,14 @@
 //! dx = γ/√(σ²+ε) · (dy - Σdy/M - x̂·Σ(dy·x̂)/M), folded into dx = k_dy·dy + k_x·x + k_c per channel.
 //! Statistics are summed per channel in sample order (f64 across planes): deterministic for any
 //! thread count.
+//!
+//! A ReLU right after it can be fused in (see `Sequential`): the forward then writes
+//! max(y, 0) in the same pass, and the backward masks dy by that output first.
 
 use super::{Buffer, Layer, Mode, Param};
 use crate::engine::kernels::batchnorm::{affine2, sum_dy_dy_xhat, sum_sq_dev};
-use crate::engine::kernels::elementwise::{scale_shift, sum};
-use crate::engine::parallel::SAMPLES_PER_TASK;
+use crate::engine::kernels::elementwise::{relu_backward, scale_shift, scale_shift_relu, sum};
+use crate::engine::parallel::{ELEMENTS_PER_TASK, SAMPLES_PER_TASK};
 use crate::engine::tensor::Tensor;
 use rayon::prelude::*;
 
@@ -30,6 +33,8 @@ pub struct BatchNorm {
     mean: Vec<f32>,
     inv_std: Vec<f32>,
     last_mode: Mode,
+    /// Applies the ReLU that follows it (fused by the model).
+    relu: bool,
 }
 
 impl BatchNorm {
@@ -48,6 +53,7 @@ impl BatchNorm {
             mean: Vec::new(),
             inv_std: Vec::new(),
             last_mode: Mode::Eval,
+            relu: false,
         }
     }
 
@@ -70,6 +76,53 @@ impl BatchNorm {
                 (mean, (squares / count) as f32)
             })
             .collect()
+    }
+
+    /// The backward of the normalisation alone: dγ, dβ, and dx when asked.
+    fn backward_normalisation(&mut self, x: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
+        let batch = x.batch();
+        let sums: Vec<(f64, f64)> = (0..self.channels)
+            .into_par_iter()
+            .map(|c| {
+                (0..batch).fold((0.0, 0.0), |(s, sx), n| {
+                    let (a, b) = sum_dy_dy_xhat(
+                        self.plane_of(&dy.data, n, c),
+                        self.plane_of(&x.data, n, c),
+                        self.mean[c],
+                        self.inv_std[c],
+                    );
+                    (s + a as f64, sx + b as f64)
+                })
+            })
+            .collect();
+        for (c, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
+            self.gamma.grad[c] += sum_dy_xhat as f32;
+            self.beta.grad[c] += sum_dy as f32;
+        }
+        if !want_dx {
+            return None;
+        }
+        let count = (batch * self.plane) as f64;
+        let coefficients: Vec<(f32, f32, f32)> = (0..self.channels)
+            .map(|c| {
+                let (gamma, inv, mean) = (self.gamma.value[c] as f64, self.inv_std[c] as f64, self.mean[c] as f64);
+                let k_dy = gamma * inv;
+                if self.last_mode == Mode::Eval {
+                    // The running statistics are constants: y is affine in x.
+                    return (k_dy as f32, 0.0, 0.0);
+                }
+                let (sum_dy, sum_dy_xhat) = sums[c];
+                let k_x = -gamma * inv * inv * sum_dy_xhat / count;
+                let k_c = -gamma * inv * sum_dy / count - k_x * mean;
+                (k_dy as f32, k_x as f32, k_c as f32)
+            })
+            .collect();
+        let mut dx = Tensor::for_overwrite(&x.shape);
+        self.per_plane(&mut dx, |n, c, dx| {
+            let (k_dy, k_x, k_c) = coefficients[c];
+            affine2(self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c), k_dy, k_x, k_c, dx)
+        });
+        Some(dx)
     }
 
     /// Applies a per-channel `out = a[c]·in + b[c]` (or the two-input form) to every plane.
@@ -118,54 +171,32 @@ impl Layer for BatchNorm {
         let scale: Vec<f32> = (0..self.channels).map(|c| self.gamma.value[c] * self.inv_std[c]).collect();
         let shift: Vec<f32> = (0..self.channels).map(|c| self.beta.value[c] - self.mean[c] * scale[c]).collect();
         let mut y = Tensor::for_overwrite(&x.shape);
-        self.per_plane(&mut y, |n, c, y| scale_shift(self.plane_of(&x.data, n, c), scale[c], shift[c], y));
+        self.per_plane(&mut y, |n, c, y| {
+            let x = self.plane_of(&x.data, n, c);
+            if self.relu { scale_shift_relu(x, scale[c], shift[c], y) } else { scale_shift(x, scale[c], shift[c], y) }
+        });
         y
     }
 
-    fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
-        let batch = x.batch();
-        let sums: Vec<(f64, f64)> = (0..self.channels)
-            .into_par_iter()
-            .map(|c| {
-                (0..batch).fold((0.0, 0.0), |(s, sx), n| {
-                    let (a, b) = sum_dy_dy_xhat(
-                        self.plane_of(&dy.data, n, c),
-                        self.plane_of(&x.data, n, c),
-                        self.mean[c],
-                        self.inv_std[c],
-                    );
-                    (s + a as f64, sx + b as f64)
-                })
-            })
-            .collect();
-        for (c, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
-            self.gamma.grad[c] += sum_dy_xhat as f32;
-            self.beta.grad[c] += sum_dy as f32;
+    /// With a fused ReLU, `y` is the ReLU's output and `dy` its gradient.
+    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
+        if !self.relu {
+            return self.backward_normalisation(x, dy, want_dx);
         }
-        if !want_dx {
-            return None;
-        }
-        let count = (batch * self.plane) as f64;
-        let coefficients: Vec<(f32, f32, f32)> = (0..self.channels)
-            .map(|c| {
-                let (gamma, inv, mean) = (self.gamma.value[c] as f64, self.inv_std[c] as f64, self.mean[c] as f64);
-                let k_dy = gamma * inv;
-                if self.last_mode == Mode::Eval {
-                    // The running statistics are constants: y is affine in x.
-                    return (k_dy as f32, 0.0, 0.0);
-                }
-                let (sum_dy, sum_dy_xhat) = sums[c];
-                let k_x = -gamma * inv * inv * sum_dy_xhat / count;
-                let k_c = -gamma * inv * sum_dy / count - k_x * mean;
-                (k_dy as f32, k_x as f32, k_c as f32)
-            })
-            .collect();
-        let mut dx = Tensor::for_overwrite(&x.shape);
-        self.per_plane(&mut dx, |n, c, dx| {
-            let (k_dy, k_x, k_c) = coefficients[c];
-            affine2(self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c), k_dy, k_x, k_c, dx)
-        });
-        Some(dx)
+        let mut masked = Tensor::for_overwrite(&dy.shape);
+        masked
+            .data
+            .par_chunks_mut(ELEMENTS_PER_TASK)
+            .zip(y.data.par_chunks(ELEMENTS_PER_TASK).zip(dy.data.par_chunks(ELEMENTS_PER_TASK)))
+            .for_each(|(masked, (y, dy))| relu_backward(y, dy, masked));
+        let dx = self.backward_normalisation(x, &masked, want_dx);
+        masked.recycle();
+        dx
+    }
+
+    fn fuse_relu(&mut self) -> bool {
+        self.relu = true;
+        true
     }
 
     fn params(&self) -> Vec<&Param> {

@@ -2,7 +2,7 @@
 //! input of layer i, the last one the logits), so each layer's backward gets its input and
 //! output without copies, as in llm.c.
 //!
-//! A ReLU right after a layer that can apply it itself (a convolution) is fused into that layer
+//! A ReLU right after a layer that can apply it itself (a convolution or batch-norm) is fused into that layer
 //! when the model is built: the ReLU stays in the layer list (summary, spec, checkpoints are
 //! unchanged) but is skipped, and its activation slot is an empty stand-in for the one before.
 //! The values are the same bits; two passes over a large activation are saved.
