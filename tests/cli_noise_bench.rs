@@ -122,6 +122,21 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
     assert_eq!(r["averaged_epochs"], 2);
     let fold: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("cross-val/fold-1.json")).unwrap()).unwrap();
+
+    // The out-of-fold agreement with the true and the noisy labels, recounted from the fold files.
+    let clean = read_path(Path::new("data/fashion-mnist-sample"), Split::Train).unwrap();
+    let (mut with_true, mut with_noisy) = (0, 0);
+    for f in 1..=2 {
+        let text = std::fs::read_to_string(dir.join(format!("cross-val/fold-{f}-oof.csv"))).unwrap();
+        for line in text.lines().skip(1) {
+            let cells: Vec<usize> = line.split(',').take(3).map(|c| c.parse().unwrap()).collect();
+            with_true += usize::from(cells[2] == clean.labels[cells[0]] as usize);
+            with_noisy += usize::from(cells[2] == cells[1]);
+        }
+    }
+    assert_eq!(r["out_of_fold_accuracy_true"].as_f64(), Some(with_true as f64 / 2000.0));
+    assert_eq!(r["out_of_fold_accuracy_noisy"].as_f64(), Some(with_noisy as f64 / 2000.0));
+    assert!(with_true > with_noisy, "{with_true} {with_noisy}");
     assert_eq!((fold["epochs"].as_u64(), fold["averaged_epochs"].as_u64()), (Some(2), Some(2)));
 
     // Run again into the same folder: the folds are reused and every figure comes out the same.

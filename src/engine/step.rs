@@ -27,8 +27,10 @@ pub fn train_step(
 
 /// Index of the largest value of each row of an (N, K) tensor.
 pub fn argmax_rows(t: &Tensor) -> Vec<usize> {
-    t.data
-        .chunks_exact(t.sample_len())
-        .map(|row| row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best }))
-        .collect()
+    t.data.chunks_exact(t.sample_len()).map(argmax).collect()
+}
+
+/// Index of the largest value (the first one on ties).
+pub fn argmax(row: &[f32]) -> usize {
+    row.iter().enumerate().fold((0, f32::MIN), |best, (k, &p)| if p > best.1 { (k, p) } else { best }).0
 }

@@ -96,10 +96,7 @@ fn row(probs: &[f32], classes: usize, n: usize) -> &[f32] {
     &probs[n * classes..(n + 1) * classes]
 }
 
-/// The most probable class (the lower class on ties).
-pub fn argmax(row: &[f32]) -> usize {
-    row.iter().enumerate().fold((0, f32::MIN), |best, (k, &p)| if p > best.1 { (k, p) } else { best }).0
-}
+pub use crate::engine::step::argmax;
 
 /// t_j = mean p(j) over the images labelled j. A class nobody carries gets +∞, so no image can
 /// be confidently counted in it (there is no evidence of what confidence in it looks like).

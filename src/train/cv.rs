@@ -11,6 +11,7 @@ use super::run::read_json;
 use super::trainer::Observer;
 use crate::data::{Dataset, write_atomic};
 use crate::engine::rng::{Purpose, Rng};
+use crate::engine::step::argmax;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -133,11 +134,6 @@ pub fn run_fold(
     let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
     write_atomic(&result_path(dir, fold), format!("{json}\n").as_bytes()).map_err(|e| e.to_string())?;
     Ok(result)
-}
-
-/// The first index of the largest value.
-fn argmax(row: &[f32]) -> usize {
-    row.iter().enumerate().fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
 }
 
 /// `dir/fold-I.json`.
