@@ -87,15 +87,22 @@ pub enum Command {
 /// Runs the parsed command; errors come back as one message for `main` to print.
 pub fn run(cli: Cli) -> Result<(), String> {
     crate::engine::kernels::init_simd_path()?;
-    if let Some(threads) = cli.threads {
-        if threads == 0 {
-            return Err("--threads must be at least 1".into());
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global()
-            .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
+    if cli.threads == Some(0) {
+        return Err("--threads must be at least 1".into());
     }
+    // The whole command runs on one of the pool's threads, so every parallel loop is forked
+    // from inside the pool: the idle worker steals its half, and no loop has to be handed over
+    // from an outside thread that then sleeps until the loop is done (two context switches per
+    // loop, dozens of loops per training step).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cli.threads.unwrap_or(0))
+        .stack_size(8 << 20)
+        .build()
+        .map_err(|e| format!("cannot start {} threads: {e}", cli.threads.unwrap_or(0)))?;
+    pool.install(|| run_command(cli))
+}
+
+fn run_command(cli: Cli) -> Result<(), String> {
     let command = match cli.command {
         Some(command) => command,
         None => Command::Train(Box::new(default_train_args())),

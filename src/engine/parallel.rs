@@ -45,12 +45,15 @@ pub fn sum_partials_into(total: &mut [f32], partials: &[Vec<f32>]) {
 /// Asks glibc's allocator to keep freed memory for reuse instead of returning it to the kernel.
 /// A training step frees and reallocates the same large activation buffers every batch; by
 /// default glibc serves buffers over 32 MB with fresh `mmap`s, so every step paid for page faults
-/// and the kernel zeroing pages (about 12% of a `seed000` batch-512 profile).
+/// and the kernel zeroing pages (about 12% of a `seed000` batch-512 profile). One arena for all
+/// threads: the commands run on a pool thread, and a thread's own arena grows in 64 MB heaps, so
+/// a 51 MB activation there would still be a fresh `mmap` every time.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning parameters.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
