@@ -98,7 +98,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         .num_threads(cli.threads.unwrap_or(0))
         .stack_size(8 << 20)
         .build()
-        .map_err(|e| format!("cannot start {} threads: {e}", cli.threads.unwrap_or(0)))?;
+        .map_err(|e| format!("cannot start the worker threads: {e}"))?;
     pool.install(|| run_command(cli))
 }
 
