@@ -10,15 +10,15 @@
 //! The last-epoch detector is also scored after every epoch of (b), to show its recall fall as
 //! the network memorises the noisy labels. Folds already in `OUT/cross-val/` are reused.
 
-use super::suspects::averaged_epochs;
 use super::train::{Progress, TrainArgs, config_from_args, timestamp};
 use crate::data::{Dataset, load_pair, write_atomic, write_idx_dir};
 use crate::engine::init::Init;
-use crate::labels::confident::{Prune, Rank, argmax};
+use crate::engine::step::argmax;
+use crate::labels::confident::{Prune, Rank};
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
 use crate::labels::noise::{Noise, Score, corrected, inject, score, without};
 use crate::labels::suspects::{DatasetRef, FORMAT, SuspectsInfo, write_suspects};
-use crate::train::cv::{FoldPlan, folds_present, read_oof, run_fold};
+use crate::train::cv::{FoldPlan, averaged_epochs, folds_present, read_oof, run_fold};
 use crate::train::evaluate::evaluate;
 use crate::train::recipe::Recipe;
 use crate::train::trainer::{EpochRecord, Misclassified, Observer, TrainState};
@@ -203,7 +203,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     let plan =
         FoldPlan { folds: args.folds, seed, spec: recipe.spec.clone(), epochs: recipe.config.epochs, averaged_epochs };
     // Folds an interrupted benchmark already wrote into the same --out are reused: the plan
-    // (folds, seed, network, epochs) must match, and read_oof checks every noisy label.
+    // (folds, seed, network, epochs, averaging) must match, and read_oof checks every noisy label.
     let present = folds_present(&folds_dir, &plan)?;
     for fold in 1..=args.folds {
         if present[fold - 1] {

@@ -17,7 +17,7 @@ use crate::labels::confident::{Prune, Rank, argmax_disagreement, confident_learn
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
 use crate::labels::suspects::{DatasetRef, FORMAT, Suspect, SuspectsInfo, write_suspects};
 use crate::report::suspects::suspects_png;
-use crate::train::cv::{FoldPlan, default_averaged_epochs, folds_present, read_oof, run_fold};
+use crate::train::cv::{FoldPlan, averaged_epochs, folds_present, read_oof, run_fold};
 use crate::train::recipe::Recipe;
 use crate::train::run::{ModelInfo, load_model, read_json, read_misclassified, read_train_set};
 use clap::Args;
@@ -205,15 +205,6 @@ fn cross_validate(
         return Ok(None);
     }
     read_oof(dir, &plan, data).map(Some)
-}
-
-/// `--average-epochs`, checked against the epochs each fold trains (default: the second half).
-pub fn averaged_epochs(asked: Option<usize>, epochs: usize) -> Result<usize, String> {
-    match asked {
-        None => Ok(default_averaged_epochs(epochs)),
-        Some(n) if (1..=epochs).contains(&n) => Ok(n),
-        Some(n) => Err(format!("--average-epochs must be between 1 and the {epochs} epochs each fold trains, not {n}")),
-    }
 }
 
 /// The first suspects as an aligned text table.

@@ -32,6 +32,8 @@
 //! `probs` is always N × K, row-major (image n's class k at `n * K + k`), and `labels` holds N
 //! labels below K. The functions assume those shapes; callers check them against their files.
 
+use crate::engine::step::argmax;
+
 /// How a list of flagged images is ordered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rank {
@@ -95,8 +97,6 @@ pub struct Flag {
 fn row(probs: &[f32], classes: usize, n: usize) -> &[f32] {
     &probs[n * classes..(n + 1) * classes]
 }
-
-pub use crate::engine::step::argmax;
 
 /// t_j = mean p(j) over the images labelled j. A class nobody carries gets +∞, so no image can
 /// be confidently counted in it (there is no evidence of what confidence in it looks like).

@@ -58,12 +58,17 @@ fn one() -> usize {
     1
 }
 
-/// How many final epochs' held-out predictions a fold averages unless told otherwise: the
-/// second half of training. Averaging snapshots of one run is a cheap ensemble: on 20%
-/// symmetric noise (`noise-bench`, seed002, 10 epochs, 5 folds; README "Detector benchmark")
-/// it raised confident learning's F1 from 0.869 to 0.878.
-pub fn default_averaged_epochs(epochs: usize) -> usize {
-    epochs.div_ceil(2).max(1)
+/// How many final epochs' held-out predictions a fold averages: `--average-epochs` checked
+/// against the epochs each fold trains, by default the second half of training. Averaging
+/// snapshots of one run is a cheap ensemble: on 20% symmetric noise (`noise-bench`, seed002, 10
+/// epochs, 5 folds; README "Detector benchmark") it raised confident learning's F1 from 0.869
+/// to 0.878.
+pub fn averaged_epochs(asked: Option<usize>, epochs: usize) -> Result<usize, String> {
+    match asked {
+        None => Ok(epochs.div_ceil(2).max(1)),
+        Some(n) if (1..=epochs).contains(&n) => Ok(n),
+        Some(n) => Err(format!("--average-epochs must be between 1 and the {epochs} epochs each fold trains, not {n}")),
+    }
 }
 
 /// Trains fold `fold` (1-based) of `folds` with `recipe` on the other folds of `data`, predicts
