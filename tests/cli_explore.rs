@@ -1,8 +1,11 @@
 //! `explore` spawned as a user runs it, on the `data/` sample (2,000 training and 500 test
 //! images, 200 and 50 of each class).
 
+mod common;
+
+use common::cli::TempDir;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use fashion_cnn::data::FASHION_CLASSES;
@@ -20,10 +23,8 @@ fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 /// A path for a test's output folder, not yet created (explore must create it).
-fn out_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-cnn-explore-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+fn out_dir(name: &str) -> TempDir {
+    TempDir::unmade(&format!("explore-{name}"))
 }
 
 fn explore(out: &Path, extra: &[&str]) -> String {

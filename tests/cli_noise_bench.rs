@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::cli::{run, temp_dir};
+use common::cli::{TempDir, run, temp_dir};
 use fashion_cnn::data::{Split, read_path};
 use fashion_cnn::labels::noise::pair_target;
 use serde_json::Value;
@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// Runs a small benchmark (mlp003, 2 epochs, 2 folds) into a fresh folder; returns the folder,
 /// the JSON report and stdout.
-fn bench(name: &str, noise: &str, rate: &str) -> (std::path::PathBuf, Value, String) {
+fn bench(name: &str, noise: &str, rate: &str) -> (TempDir, Value, String) {
     let dir = temp_dir(name);
     let (code, stdout, stderr) = run(&bench_args(noise, rate, &dir));
     assert_eq!(code, 0, "{stderr}");

@@ -118,7 +118,8 @@ fn corrupt_content(gz: &[u8]) -> Vec<u8> {
 #[test]
 fn download_with_the_right_checksums_writes_the_four_files_and_they_read_back() {
     let server = Server::start(sample_files());
-    let dest = temp_dir("download-ok").join("fashion-mnist");
+    let tmp = temp_dir("download-ok");
+    let dest = tmp.join("fashion-mnist");
     download_fashion_mnist(&server.url, &dest, &SAMPLE_SHA256).expect("download");
     assert_eq!(server.requests.load(Ordering::SeqCst), 4);
     assert_eq!(

@@ -6,7 +6,7 @@ use fashion_cnn::report::{Tile, confusion_png, history_png, image_grid_png, pie_
 use fashion_cnn::train::metrics::Confusion;
 
 fn temp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-cnn-report-errors-{}", std::process::id()));
+    let dir = std::env::temp_dir().join("fashion-cnn-report-errors");
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }

@@ -382,6 +382,10 @@ mod tests {
         dir.join("j.tsv")
     }
 
+    fn remove_temp(path: &Path) {
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
     #[test]
     fn utc_text_matches_known_dates() {
         assert_eq!(utc_text(0), "1970-01-01T00:00:00Z");
@@ -412,6 +416,7 @@ mod tests {
         assert!(contents.warning.is_none());
         assert_eq!(contents.entries.len(), 3);
         assert_eq!(contents.header.dataset, header().dataset);
+        remove_temp(&path);
     }
 
     #[test]
@@ -422,6 +427,7 @@ mod tests {
         assert_eq!(e, format!("{} is in use by another review session; finish that one first", path.display()));
         drop(first);
         assert!(Journal::open(&path, &header()).is_ok());
+        remove_temp(&path);
     }
 
     #[test]
@@ -436,6 +442,7 @@ mod tests {
         other.dataset.fingerprint = "00".repeat(32);
         let e = Journal::open(&path, &other).err().unwrap();
         assert!(e.contains("another training set"), "{e}");
+        remove_temp(&path);
     }
 
     #[test]
@@ -466,5 +473,6 @@ mod tests {
         drop(f);
         let e = read_journal(&path).unwrap_err();
         assert_eq!(e, format!("{}: line 9: answer 'maybe' is not a label, keep, remove, skip or undo", path.display()));
+        remove_temp(&path);
     }
 }
