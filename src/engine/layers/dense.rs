@@ -105,3 +105,41 @@ impl Layer for Dense {
         vec![&mut self.weight, &mut self.bias]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random(len: usize, rng: &mut Rng) -> Vec<f32> {
+        (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect()
+    }
+
+    /// Batches below, at and above one row chunk of a task, with a short last chunk: the chunks
+    /// must cover every output exactly once.
+    #[test]
+    fn forward_and_input_gradient_match_the_textbook_sums_for_every_chunking() {
+        let mut rng = Rng::new(3);
+        for (batch, inputs, outputs) in [(1, 7, 10), (5, 40, 100), (32, 20, 70), (33, 9, 50), (70, 33, 12)] {
+            let mut layer = Dense::new(inputs, outputs, Init::GlorotUniform, &mut rng);
+            layer.bias.value = random(outputs, &mut rng);
+            let x = Tensor::from_vec(&[batch, inputs], random(batch * inputs, &mut rng));
+            let dy = Tensor::from_vec(&[batch, outputs], random(batch * outputs, &mut rng));
+            let y = layer.forward(&x, Mode::Train);
+            let dx = layer.backward(&x, &y, &dy, true).unwrap();
+            let w = |o: usize, i: usize| layer.weight.value[o * inputs + i] as f64;
+            for n in 0..batch {
+                for o in 0..outputs {
+                    let want = layer.bias.value[o] as f64
+                        + (0..inputs).map(|i| x.data[n * inputs + i] as f64 * w(o, i)).sum::<f64>();
+                    let got = y.data[n * outputs + o] as f64;
+                    assert!((got - want).abs() < 1e-4, "y[{n},{o}] of {batch}×{outputs}: {got} against {want}");
+                }
+                for i in 0..inputs {
+                    let want: f64 = (0..outputs).map(|o| dy.data[n * outputs + o] as f64 * w(o, i)).sum();
+                    let got = dx.data[n * inputs + i] as f64;
+                    assert!((got - want).abs() < 1e-4, "dx[{n},{i}] of {batch}×{inputs}: {got} against {want}");
+                }
+            }
+        }
+    }
+}
