@@ -150,13 +150,43 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
     assert_eq!((&again["detectors"], &again["retrain"]), (&r["detectors"], &r["retrain"]));
 }
 
+/// Pair noise, first with `--detect-only` (the cross-validation alone), then completed by the
+/// same command without the flag, which reuses the folds.
 #[test]
-fn pair_noise_flips_only_along_the_pairs() {
-    let (dir, r, _) = bench("noise-pairs", "pairs", "0.1");
-    assert_eq!(r["flipped"], 200);
+fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed() {
+    let dir = temp_dir("noise-pairs");
+    let args = bench_args("pairs", "0.1", &dir);
+    let (code, stdout, stderr) = run(&[&args[..], &["--detect-only"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let json =
+        || serde_json::from_str::<Value>(&std::fs::read_to_string(dir.join("noise-bench.json")).unwrap()).unwrap();
+    let r = json();
+    assert_eq!((r["flipped"].as_u64(), r["detect_only"].as_bool()), (Some(200), Some(true)));
     let flipped = flips(&dir);
     assert_eq!(flipped.len(), 200);
     assert!(flipped.iter().all(|&(t, n)| pair_target(t) == Some(n)), "{flipped:?}");
+
+    let names: Vec<&str> = r["detectors"].as_array().unwrap().iter().map(|d| d["detector"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["confident learning (cross-val)", "confident learning, --prune self-confidence", "argmax (cross-val)"]
+    );
+    assert_eq!((r["retrain"].as_array().unwrap().len(), r["last_epoch_by_epoch"].as_array().unwrap().len()), (0, 0));
+    assert!(r["recovered_share"].is_null());
+    let stages: Vec<&str> = r["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["inject noise", "cross-validation on the noisy set (+ confident learning, argmax)"]);
+    let md = std::fs::read_to_string(dir.join("noise-bench.md")).unwrap();
+    assert!(md.contains("\nRetraining (a)–(d) and the last-epoch detector were skipped (--detect-only).\n"), "{md}");
+    assert!(!md.contains("| training set") && !md.contains("| epoch") && stdout.contains(&md), "{md}");
+
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("cross-validation fold 2/2: already in"), "{stdout}");
+    let full = json();
+    assert_eq!(full["detect_only"].as_bool(), Some(false));
+    assert_eq!(full["detectors"][0]["detector"], "last-epoch");
+    assert_eq!(full["detectors"].as_array().unwrap()[1..], r["detectors"].as_array().unwrap()[..]);
+    assert_eq!(full["retrain"].as_array().unwrap().len(), 4);
 }
 
 #[test]

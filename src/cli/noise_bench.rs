@@ -2,13 +2,15 @@
 //! labels, run every detector on the noisy set, score their flags against the flips, and
 //! retrain to see what finding them is worth in test accuracy.
 //!
-//! Stages, each timed: inject the noise (and write the noisy set and `flips.csv`), train on the
-//! clean set (a) and on the noisy set (b, whose last epoch is also the `last-epoch` detector),
-//! K-fold cross-validation on the noisy set (confident learning and the argmax filter), then
-//! retrain (c) with every confident-learning flag given its true label — a perfect reviewer —
-//! and (d) without the flagged images. Every model uses the same recipe (the train flags).
-//! The last-epoch detector is also scored after every epoch of (b), to show its recall fall as
-//! the network memorises the noisy labels. Folds already in `OUT/cross-val/` are reused.
+//! Stages, each timed: inject the noise (and write the noisy set and `flips.csv`), K-fold
+//! cross-validation on the noisy set (confident learning and the argmax filter), then train on
+//! the clean set (a) and on the noisy set (b, whose last epoch is also the `last-epoch`
+//! detector), and retrain (c) with every confident-learning flag given its true label — a
+//! perfect reviewer — and (d) without the flagged images. Every model uses the same recipe (the
+//! train flags). The last-epoch detector is also scored after every epoch of (b), to show its
+//! recall fall as the network memorises the noisy labels. `--detect-only` stops after the
+//! cross-validation. Folds already in `OUT/cross-val/` are reused, so a `--detect-only` run can
+//! be completed later by the same command without the flag.
 
 use super::train::{Progress, TrainArgs, config_from_args, timestamp};
 use crate::data::{Dataset, load_pair, write_atomic, write_idx_dir};
@@ -43,6 +45,10 @@ pub struct NoiseBenchArgs {
     /// half of the epochs; 1 = the final model alone).
     #[arg(long)]
     pub average_epochs: Option<usize>,
+    /// Only the cross-validation and its detectors: skip training (a)–(d) and the last-epoch
+    /// detector, which needs (b).
+    #[arg(long)]
+    pub detect_only: bool,
     /// The recipe every model is trained with; --seed also seeds the noise; --out is the
     /// benchmark's folder (default runs/noise-bench-<noise>-<UTC time>).
     #[command(flatten)]
@@ -127,10 +133,12 @@ struct Report {
     network: String,
     spec: String,
     epochs: usize,
+    /// Only the cross-validation ran: no last-epoch detector, no retraining.
+    detect_only: bool,
     detectors: Vec<DetectorRow>,
     last_epoch_by_epoch: Vec<EpochDetectorRow>,
     retrain: Vec<RetrainRow>,
-    /// ((c) − (b)) / ((a) − (b)); `None` when the noise cost no accuracy.
+    /// ((c) − (b)) / ((a) − (b)); `None` when the noise cost no accuracy or nothing was retrained.
     recovered_share: Option<f64>,
     /// How often the folds' averaged out-of-fold prediction equals the true (clean) label, and
     /// the noisy one: the detectors' precision is capped by the first.
@@ -186,19 +194,8 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     );
     lap("inject noise", &mut stages);
 
-    let all: Vec<usize> = (0..clean.len()).collect();
     let epochs = recipe.config.epochs;
-    let (_, clean_accuracy) = train_and_test(&recipe, "(a) clean", &clean, &all, &test, &mut Progress::new(epochs))?;
-    lap("(a) train on the clean set", &mut stages);
-    let mut each_epoch = ScoreEachEpoch { progress: Progress::new(epochs), flipped: &flipped, rows: Vec::new() };
-    let (mut noisy_state, noisy_accuracy) = train_and_test(&recipe, "(b) noisy", &noisy, &all, &test, &mut each_epoch)?;
-    let last_epoch_by_epoch = std::mem::take(&mut each_epoch.rows);
-    drop(each_epoch);
     let classes = clean.class_names.len();
-    let norm = recipe.config.normalization;
-    let last = last_epoch(&mut noisy_state.model, &noisy, norm, &noisy_state.misclassified);
-    lap("(b) train on the noisy set (+ last-epoch detector)", &mut stages);
-
     let folds_dir = dir.join("cross-val");
     let plan =
         FoldPlan { folds: args.folds, seed, spec: recipe.spec.clone(), epochs: recipe.config.epochs, averaged_epochs };
@@ -238,39 +235,40 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
 
     let ranked = |list: &[crate::labels::suspects::Suspect]| list.iter().map(|s| s.index).collect::<Vec<_>>();
     let flagged = ranked(&confident);
-    let fixed = Dataset { labels: corrected(&noisy.labels, &clean.labels, &flagged), ..noisy.clone() };
-    let (_, corrected_accuracy) =
-        train_and_test(&recipe, "(c) corrected", &fixed, &all, &test, &mut Progress::new(epochs))?;
-    lap("(c) train with flags corrected", &mut stages);
-    let kept = without(noisy.len(), &flagged);
-    let (_, removed_accuracy) =
-        train_and_test(&recipe, "(d) flags removed", &noisy, &kept, &test, &mut Progress::new(epochs))?;
-    lap("(d) train with flags removed", &mut stages);
+    let mut detectors = vec![
+        DetectorRow { detector: "confident learning (cross-val)".into(), score: score(&flagged, &flipped) },
+        DetectorRow {
+            detector: "confident learning, --prune self-confidence".into(),
+            score: score(&ranked(&by_self_confidence), &flipped),
+        },
+        DetectorRow { detector: "argmax (cross-val)".into(), score: score(&ranked(&argmax), &flipped) },
+    ];
+    let (mut last_epoch_by_epoch, mut retrain, mut recovered_share) = (Vec::new(), Vec::new(), None);
+    if !args.detect_only {
+        let all: Vec<usize> = (0..clean.len()).collect();
+        let (_, clean_accuracy) =
+            train_and_test(&recipe, "(a) clean", &clean, &all, &test, &mut Progress::new(epochs))?;
+        lap("(a) train on the clean set", &mut stages);
+        let mut each_epoch = ScoreEachEpoch { progress: Progress::new(epochs), flipped: &flipped, rows: Vec::new() };
+        let (mut noisy_state, noisy_accuracy) =
+            train_and_test(&recipe, "(b) noisy", &noisy, &all, &test, &mut each_epoch)?;
+        last_epoch_by_epoch = std::mem::take(&mut each_epoch.rows);
+        drop(each_epoch);
+        let norm = recipe.config.normalization;
+        let last = last_epoch(&mut noisy_state.model, &noisy, norm, &noisy_state.misclassified);
+        detectors.insert(0, DetectorRow { detector: "last-epoch".into(), score: score(&ranked(&last), &flipped) });
+        lap("(b) train on the noisy set (+ last-epoch detector)", &mut stages);
 
-    let gap = clean_accuracy - noisy_accuracy;
-    let report = Report {
-        noise: noise.name().into(),
-        rate: args.rate,
-        seed,
-        train_images: clean.len(),
-        test_images: test.len(),
-        flipped: flipped.len(),
-        folds: args.folds,
-        averaged_epochs,
-        network: recipe.name.clone(),
-        spec: recipe.spec.clone(),
-        epochs: recipe.config.epochs,
-        detectors: vec![
-            DetectorRow { detector: "last-epoch".into(), score: score(&ranked(&last), &flipped) },
-            DetectorRow { detector: "confident learning (cross-val)".into(), score: score(&flagged, &flipped) },
-            DetectorRow {
-                detector: "confident learning, --prune self-confidence".into(),
-                score: score(&ranked(&by_self_confidence), &flipped),
-            },
-            DetectorRow { detector: "argmax (cross-val)".into(), score: score(&ranked(&argmax), &flipped) },
-        ],
-        last_epoch_by_epoch,
-        retrain: vec![
+        let fixed = Dataset { labels: corrected(&noisy.labels, &clean.labels, &flagged), ..noisy.clone() };
+        let (_, corrected_accuracy) =
+            train_and_test(&recipe, "(c) corrected", &fixed, &all, &test, &mut Progress::new(epochs))?;
+        lap("(c) train with flags corrected", &mut stages);
+        let kept = without(noisy.len(), &flagged);
+        let (_, removed_accuracy) =
+            train_and_test(&recipe, "(d) flags removed", &noisy, &kept, &test, &mut Progress::new(epochs))?;
+        lap("(d) train with flags removed", &mut stages);
+
+        retrain = vec![
             RetrainRow { training_set: "(a) clean".into(), images: clean.len(), test_accuracy: clean_accuracy },
             RetrainRow { training_set: "(b) noisy".into(), images: noisy.len(), test_accuracy: noisy_accuracy },
             RetrainRow {
@@ -283,8 +281,28 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
                 images: kept.len(),
                 test_accuracy: removed_accuracy,
             },
-        ],
-        recovered_share: (gap > 0.0).then(|| (corrected_accuracy - noisy_accuracy) / gap),
+        ];
+        let gap = clean_accuracy - noisy_accuracy;
+        recovered_share = (gap > 0.0).then(|| (corrected_accuracy - noisy_accuracy) / gap);
+    }
+
+    let report = Report {
+        noise: noise.name().into(),
+        rate: args.rate,
+        seed,
+        train_images: clean.len(),
+        test_images: test.len(),
+        flipped: flipped.len(),
+        folds: args.folds,
+        averaged_epochs,
+        network: recipe.name.clone(),
+        spec: recipe.spec.clone(),
+        epochs: recipe.config.epochs,
+        detect_only: args.detect_only,
+        detectors,
+        last_epoch_by_epoch,
+        retrain,
+        recovered_share,
         out_of_fold_accuracy_true,
         out_of_fold_accuracy_noisy,
         stages,
@@ -369,7 +387,21 @@ fn markdown(r: &Report) -> String {
             s.precision_top_500
         );
     }
-    md += "\nThe last-epoch detector after each epoch of (b), training on the noisy labels:\n\n";
+    if r.detect_only {
+        md += "\nRetraining (a)–(d) and the last-epoch detector were skipped (--detect-only).\n";
+    } else {
+        md += &retraining_markdown(r);
+    }
+    md += "\n| stage | seconds |\n|---|---|\n";
+    for s in &r.stages {
+        md += &format!("| {} | {:.1} |\n", s.stage, s.seconds);
+    }
+    md
+}
+
+/// The last-epoch detector epoch by epoch, and the test accuracies of (a)–(d).
+fn retraining_markdown(r: &Report) -> String {
+    let mut md = "\nThe last-epoch detector after each epoch of (b), training on the noisy labels:\n\n".to_string();
     md += "| epoch | flagged | flips found | precision | recall | F1 |\n|---|---|---|---|---|---|\n";
     for e in &r.last_epoch_by_epoch {
         md += &format!(
@@ -385,9 +417,5 @@ fn markdown(r: &Report) -> String {
         Some(share) => format!("\n(c) recovers {:.1}% of the (a) − (b) accuracy gap.\n", 100.0 * share),
         None => "\nThe noise cost no test accuracy ((b) ≥ (a)), so there is no gap to recover.\n".into(),
     };
-    md += "\n| stage | seconds |\n|---|---|\n";
-    for s in &r.stages {
-        md += &format!("| {} | {:.1} |\n", s.stage, s.seconds);
-    }
     md
 }
