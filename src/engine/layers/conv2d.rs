@@ -18,6 +18,11 @@ use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch}
 const COLUMNS_PER_TASK: usize = 768;
 /// But no more samples per task than this, so a batch of 64 still feeds two or more threads.
 const MAX_SAMPLES_PER_TASK: usize = 32;
+/// And no more than fit their patch matrix in this many bytes (at least one sample). `seed000`'s
+/// 28×28 convolutions unfold 903 KB per sample: 8 samples per task (7 MB) streamed the patches
+/// through memory between im2col and the GEMM's packing; 2 samples trained 1.3× faster
+/// (batch 512, 2 threads). `seed002`'s 8 samples (1.1 MB) stay as they were.
+const PATCH_BYTES_PER_TASK: usize = 2 << 20;
 /// A training forward keeps the batch's patch matrices for the backward up to this size (10 MB
 /// for `seed002`'s second convolution at batch 64; `seed000` at batch 512 would need 460 MB and
 /// unfolds again instead).
@@ -92,9 +97,12 @@ impl Conv2d {
 
     /// Samples per rayon task and per GEMM: a fixed function of the layer's shape, never of the
     /// thread count (determinism). Small outputs (3×3 in `seed002`'s last conv) get more
-    /// samples so the GEMM is wide enough to run near peak.
+    /// samples so the GEMM is wide enough to run near peak; large ones get fewer, so that the
+    /// task's patch matrix stays near the cache instead of streaming through memory.
     fn samples_per_task(&self) -> usize {
-        COLUMNS_PER_TASK.div_ceil(self.geometry.out_pixels()).clamp(SAMPLES_PER_TASK, MAX_SAMPLES_PER_TASK)
+        let wide_enough = COLUMNS_PER_TASK.div_ceil(self.geometry.out_pixels()).max(SAMPLES_PER_TASK);
+        let fits = (PATCH_BYTES_PER_TASK / (self.patches_len(1) * size_of::<f32>())).max(1);
+        wide_enough.min(fits).min(MAX_SAMPLES_PER_TASK)
     }
 
     fn uses_direct_kernel(&self) -> bool {
