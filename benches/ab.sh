@@ -15,14 +15,5 @@ for round in $(seq "$rounds"); do
     echo "$which $("$binary" --threads "$threads" bench "$@")" | tee -a "$log"
   done
 done
-python3 - "$log" <<'PY'
-import json, statistics, sys
-rows = {"a": [], "b": []}
-for line in open(sys.argv[1]):
-    which, _, text = line.partition(" ")
-    rows[which].append(json.loads(text))
-for key in ["images_per_sec", "peak_rss_mb"]:
-    ratios = [b[key] / a[key] for a, b in zip(rows["a"], rows["b"])]
-    print(f"{key:15s} B/A: median {statistics.median(ratios):.2f}  (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
-PY
+python3 "$(dirname "$0")/ratios.py" "$log" b a images_per_sec peak_rss_mb
 rm -f "$log"

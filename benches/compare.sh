@@ -18,14 +18,5 @@ for round in $(seq "$rounds"); do
   (cd "$reference" && "$python" bench.py --framework "$framework" --preset "$preset" --batch-size "$batch" \
       --threads "$threads" "${extra[@]}" 2>/dev/null | grep '^{' | sed 's/^/theirs /') | tee -a "$log"
 done
-python3 - "$log" <<'PY'
-import json, statistics, sys
-rows = {"ours": [], "theirs": []}
-for line in open(sys.argv[1]):
-    who, _, text = line.partition(" ")
-    rows[who].append(json.loads(text))
-for key in ["images_per_sec", "gflops", "peak_rss_mb"]:
-    ratios = [a[key] / b[key] for a, b in zip(rows["ours"], rows["theirs"]) if b[key]]
-    print(f"{key:15s} ours/theirs: median {statistics.median(ratios):.2f}  (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
-PY
+python3 "$here/benches/ratios.py" "$log" ours theirs images_per_sec gflops peak_rss_mb
 rm -f "$log"
