@@ -153,6 +153,14 @@ fn relu_backward() {
 }
 
 #[test]
+fn multiply() {
+    check_map1("multiply", |p, x, out| {
+        let mask: Vec<f32> = (0..x.len()).map(|i| if i % 3 == 0 { 0.0 } else { 1.25 }).collect();
+        elementwise::multiply_on(p, x, &mask, out)
+    });
+}
+
+#[test]
 fn add_assign() {
     check_map1("add_assign", |p, x, acc| {
         acc.iter_mut().enumerate().for_each(|(i, a)| *a = (i as f32).sin());

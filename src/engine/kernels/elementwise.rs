@@ -33,6 +33,10 @@ simd_kernel! {
     /// `acc[i] += x[i]`.
     pub fn add_assign / add_assign_on(acc: &mut [f32], x: &[f32]) -> ()
         = add_assign_scalar, add_assign_vector;
+
+    /// `out[i] = x[i] * m[i]` (dropout's mask, forward and back).
+    pub fn multiply / multiply_on(x: &[f32], m: &[f32], out: &mut [f32]) -> ()
+        = multiply_scalar, multiply_vector;
 }
 
 pub fn add_bias_scalar(x: &[f32], bias: f32, out: &mut [f32]) {
@@ -160,4 +164,17 @@ unsafe fn add_assign_vector<V: F32Vector>(acc: &mut [f32], x: &[f32]) {
                 .store_partial(pa.add(i), rest);
         }
     }
+}
+
+pub fn multiply_scalar(x: &[f32], m: &[f32], out: &mut [f32]) {
+    assert_eq!(x.len(), out.len());
+    assert_eq!(m.len(), out.len());
+    for ((o, &v), &k) in out.iter_mut().zip(x).zip(m) {
+        *o = v * k;
+    }
+}
+
+#[inline(always)]
+unsafe fn multiply_vector<V: F32Vector>(x: &[f32], m: &[f32], out: &mut [f32]) {
+    unsafe { map2::<V>(x, m, out, |v, k| v.mul(k)) }
 }

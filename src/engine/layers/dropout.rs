@@ -3,8 +3,11 @@
 //! fixed order, so it does not depend on the thread count.
 
 use super::{Layer, Mode};
+use crate::engine::kernels::elementwise::multiply;
+use crate::engine::parallel::ELEMENTS_PER_TASK;
 use crate::engine::rng::Rng;
 use crate::engine::tensor::Tensor;
+use rayon::prelude::*;
 
 pub struct Dropout {
     shape: Vec<usize>,
@@ -20,6 +23,16 @@ impl Dropout {
         assert!((0.0..1.0).contains(&rate), "dropout rate {rate} outside [0, 1)");
         Dropout { shape: in_shape.to_vec(), rate, rng, mask: Vec::new(), frozen: false }
     }
+}
+
+/// `x · mask`, element by element, in parallel.
+fn masked(x: &Tensor, mask: &[f32]) -> Tensor {
+    let mut y = Tensor::for_overwrite(&x.shape);
+    y.data
+        .par_chunks_mut(ELEMENTS_PER_TASK)
+        .zip(x.data.par_chunks(ELEMENTS_PER_TASK).zip(mask.par_chunks(ELEMENTS_PER_TASK)))
+        .for_each(|(y, (x, m))| multiply(x, m, y));
+    y
 }
 
 impl Layer for Dropout {
@@ -44,18 +57,19 @@ impl Layer for Dropout {
             let keep = 1.0 / (1.0 - self.rate);
             let rate = self.rate;
             let rng = &mut self.rng;
-            self.mask = (0..x.len()).map(|_| if rng.next_f32() < rate { 0.0 } else { keep }).collect();
+            // Drawn in order on one thread (the stream must not depend on the thread count),
+            // into the last mask's buffer.
+            self.mask.clear();
+            self.mask.extend((0..x.len()).map(|_| if rng.next_f32() < rate { 0.0 } else { keep }));
         }
-        let data = x.data.iter().zip(&self.mask).map(|(v, m)| v * m).collect();
-        Tensor::from_vec(&x.shape, data)
+        masked(x, &self.mask)
     }
 
     fn backward(&mut self, _x: &Tensor, _y: &Tensor, dy: &Tensor, _want_dx: bool) -> Option<Tensor> {
         if self.mask.is_empty() {
             return Some(dy.clone());
         }
-        let data = dy.data.iter().zip(&self.mask).map(|(g, m)| g * m).collect();
-        Some(Tensor::from_vec(&dy.shape, data))
+        Some(masked(dy, &self.mask))
     }
 
     fn freeze_randomness(&mut self, frozen: bool) {
