@@ -23,6 +23,10 @@ const MAX_SAMPLES_PER_TASK: usize = 32;
 /// through memory between im2col and the GEMM's packing; 2 samples trained 1.3× faster
 /// (batch 512, 2 threads). `seed002`'s 8 samples (1.1 MB) stay as they were.
 const PATCH_BYTES_PER_TASK: usize = 2 << 20;
+/// The same for an evaluation forward: `seed002` inference at batch 1000 ran 1.13–1.25× faster
+/// with 2 samples per task (278 KB) than with 8 (3 alternating rounds), while training slowed
+/// with them.
+const PATCH_BYTES_PER_EVAL_TASK: usize = 320 << 10;
 /// A training forward keeps the batch's patch matrices for the backward up to this size (10 MB
 /// for `seed002`'s second convolution at batch 64; `seed000` at batch 512 would need 460 MB and
 /// unfolds again instead).
@@ -99,9 +103,12 @@ impl Conv2d {
     /// thread count (determinism). Small outputs (3×3 in `seed002`'s last conv) get more
     /// samples so the GEMM is wide enough to run near peak; large ones get fewer, so that the
     /// task's patch matrix stays near the cache instead of streaming through memory.
-    fn samples_per_task(&self) -> usize {
+    /// An evaluation forward (no backward to share the patches with) runs best with smaller
+    /// tasks still (`PATCH_BYTES_PER_EVAL_TASK`).
+    fn samples_per_task(&self, mode: Mode) -> usize {
+        let budget = if mode == Mode::Eval { PATCH_BYTES_PER_EVAL_TASK } else { PATCH_BYTES_PER_TASK };
         let wide_enough = COLUMNS_PER_TASK.div_ceil(self.geometry.out_pixels()).max(SAMPLES_PER_TASK);
-        let fits = (PATCH_BYTES_PER_TASK / (self.patches_len(1) * size_of::<f32>())).max(1);
+        let fits = (budget / (self.patches_len(1) * size_of::<f32>())).max(1);
         wide_enough.min(fits).min(MAX_SAMPLES_PER_TASK)
     }
 
@@ -281,7 +288,7 @@ impl Layer for Conv2d {
         let mut shape = vec![x.batch()];
         shape.extend(self.out_shape());
         let mut y = Tensor::for_overwrite(&shape);
-        let task = self.samples_per_task();
+        let task = self.samples_per_task(mode);
         let keep = mode == Mode::Train
             && !self.uses_direct_kernel()
             && self.patches_len(x.batch()) * size_of::<f32>() <= KEEP_PATCHES_BYTES;
@@ -305,7 +312,7 @@ impl Layer for Conv2d {
 
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
         let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
-        let task = self.samples_per_task();
+        let task = self.samples_per_task(Mode::Train);
         let chunks = x.batch().div_ceil(task);
         // Each task zeroes its own part of dx before adding into it: in parallel, in cache.
         let mut dx = want_dx.then(|| Tensor::for_overwrite(&x.shape));
