@@ -4,6 +4,8 @@
 //! does not depend on the thread count, every chunk computes its partial sums alone, and partial
 //! sums are added in chunk order. So 1, 2 or 16 threads give bit-identical results.
 
+use crate::engine::tensor::Tensor;
+use rayon::prelude::*;
 use std::cell::RefCell;
 
 /// Samples per rayon task and per GEMM. sgemm at the `seed002` conv shapes runs at 73–109
@@ -15,6 +17,17 @@ pub const ROWS_PER_TASK: usize = 32;
 
 /// Elements per task for element-wise layers (ReLU, dropout): large enough to amortise a task.
 pub const ELEMENTS_PER_TASK: usize = 1 << 15;
+
+/// A new tensor of `shape` filled by a two-input element-wise kernel, `kernel(a, b, out)`, run on
+/// fixed chunks of `ELEMENTS_PER_TASK` in parallel (ReLU's backward, dropout's mask).
+pub fn map2_par(shape: &[usize], a: &[f32], b: &[f32], kernel: impl Fn(&[f32], &[f32], &mut [f32]) + Sync) -> Tensor {
+    let mut out = Tensor::for_overwrite(shape);
+    out.data
+        .par_chunks_mut(ELEMENTS_PER_TASK)
+        .zip(a.par_chunks(ELEMENTS_PER_TASK).zip(b.par_chunks(ELEMENTS_PER_TASK)))
+        .for_each(|(out, (a, b))| kernel(a, b, out));
+    out
+}
 
 thread_local! {
     static SCRATCH: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };

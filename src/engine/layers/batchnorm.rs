@@ -15,7 +15,7 @@
 use super::{Buffer, Layer, Mode, Param};
 use crate::engine::kernels::batchnorm::{affine2, sum_dy_dy_xhat, sum_sq_dev};
 use crate::engine::kernels::elementwise::{relu_backward, scale_shift, scale_shift_relu, sum};
-use crate::engine::parallel::{ELEMENTS_PER_TASK, SAMPLES_PER_TASK};
+use crate::engine::parallel::{SAMPLES_PER_TASK, map2_par};
 use crate::engine::tensor::Tensor;
 use rayon::prelude::*;
 
@@ -183,12 +183,7 @@ impl Layer for BatchNorm {
         if !self.relu {
             return self.backward_normalisation(x, dy, want_dx);
         }
-        let mut masked = Tensor::for_overwrite(&dy.shape);
-        masked
-            .data
-            .par_chunks_mut(ELEMENTS_PER_TASK)
-            .zip(y.data.par_chunks(ELEMENTS_PER_TASK).zip(dy.data.par_chunks(ELEMENTS_PER_TASK)))
-            .for_each(|(masked, (y, dy))| relu_backward(y, dy, masked));
+        let masked = map2_par(&dy.shape, &y.data, &dy.data, relu_backward);
         let dx = self.backward_normalisation(x, &masked, want_dx);
         masked.recycle();
         dx

@@ -20,8 +20,8 @@ const COLUMNS_PER_TASK: usize = 768;
 const MAX_SAMPLES_PER_TASK: usize = 32;
 /// And no more than fit their patch matrix in this many bytes (at least one sample). `seed000`'s
 /// 28×28 convolutions unfold 903 KB per sample: 8 samples per task (7 MB) streamed the patches
-/// through memory between im2col and the GEMM's packing; 2 samples trained 1.3× faster
-/// (batch 512, 2 threads). `seed002`'s 8 samples (1.1 MB) stay as they were.
+/// through memory between im2col and the GEMM's packing; 2 samples trained 1.28× faster
+/// (batch 512, 2 threads, 3 alternating rounds). `seed002`'s 8 samples (1.1 MB) stay as they were.
 const PATCH_BYTES_PER_TASK: usize = 2 << 20;
 /// The same for an evaluation forward: `seed002` inference at batch 1000 ran 1.13–1.25× faster
 /// with 2 samples per task (278 KB) than with 8 (3 alternating rounds), while training slowed

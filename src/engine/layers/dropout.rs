@@ -4,10 +4,9 @@
 
 use super::{Layer, Mode};
 use crate::engine::kernels::elementwise::multiply;
-use crate::engine::parallel::ELEMENTS_PER_TASK;
+use crate::engine::parallel::map2_par;
 use crate::engine::rng::Rng;
 use crate::engine::tensor::Tensor;
-use rayon::prelude::*;
 
 pub struct Dropout {
     shape: Vec<usize>,
@@ -23,16 +22,6 @@ impl Dropout {
         assert!((0.0..1.0).contains(&rate), "dropout rate {rate} outside [0, 1)");
         Dropout { shape: in_shape.to_vec(), rate, rng, mask: Vec::new(), frozen: false }
     }
-}
-
-/// `x · mask`, element by element, in parallel.
-fn masked(x: &Tensor, mask: &[f32]) -> Tensor {
-    let mut y = Tensor::for_overwrite(&x.shape);
-    y.data
-        .par_chunks_mut(ELEMENTS_PER_TASK)
-        .zip(x.data.par_chunks(ELEMENTS_PER_TASK).zip(mask.par_chunks(ELEMENTS_PER_TASK)))
-        .for_each(|(y, (x, m))| multiply(x, m, y));
-    y
 }
 
 impl Layer for Dropout {
@@ -62,14 +51,14 @@ impl Layer for Dropout {
             self.mask.clear();
             self.mask.extend((0..x.len()).map(|_| if rng.next_f32() < rate { 0.0 } else { keep }));
         }
-        masked(x, &self.mask)
+        map2_par(&x.shape, &x.data, &self.mask, multiply)
     }
 
     fn backward(&mut self, _x: &Tensor, _y: &Tensor, dy: &Tensor, _want_dx: bool) -> Option<Tensor> {
         if self.mask.is_empty() {
             return Some(dy.clone());
         }
-        Some(masked(dy, &self.mask))
+        Some(map2_par(&dy.shape, &dy.data, &self.mask, multiply))
     }
 
     fn freeze_randomness(&mut self, frozen: bool) {

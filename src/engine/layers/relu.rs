@@ -2,7 +2,7 @@
 
 use super::{Layer, Mode};
 use crate::engine::kernels::elementwise::{relu_backward, relu_forward};
-use crate::engine::parallel::ELEMENTS_PER_TASK;
+use crate::engine::parallel::{ELEMENTS_PER_TASK, map2_par};
 use crate::engine::tensor::Tensor;
 use rayon::prelude::*;
 
@@ -39,11 +39,6 @@ impl Layer for Relu {
     }
 
     fn backward(&mut self, _x: &Tensor, y: &Tensor, dy: &Tensor, _want_dx: bool) -> Option<Tensor> {
-        let mut dx = Tensor::for_overwrite(&dy.shape);
-        dx.data
-            .par_chunks_mut(ELEMENTS_PER_TASK)
-            .zip(y.data.par_chunks(ELEMENTS_PER_TASK).zip(dy.data.par_chunks(ELEMENTS_PER_TASK)))
-            .for_each(|(dx, (y, dy))| relu_backward(y, dy, dx));
-        Some(dx)
+        Some(map2_par(&dy.shape, &y.data, &dy.data, relu_backward))
     }
 }
