@@ -93,8 +93,9 @@ fn away_from_zero(shape: &[usize], gap: f32, rng: &mut Rng) -> Tensor {
 fn conv2d_gradients_match_finite_differences() {
     let mut rng = Rng::new(1);
     for &(c, hw, filters, k, stride, padding) in &[
-        (3, 7, 4, 3, 1, Padding::Valid),
-        (2, 8, 3, 3, 1, Padding::Same),
+        (3, 7, 4, 3, 1, Padding::Valid),  // 5×7 wide rows for 5×5: im2col
+        (2, 8, 3, 3, 1, Padding::Same),   // the wide-row kernel
+        (2, 16, 9, 3, 1, Padding::Valid), // the wide-row kernel, two weight panels
         (2, 9, 3, 5, 2, Padding::Explicit(2)),
         (1, 10, 4, 3, 1, Padding::Valid), // one input channel: the direct kernel
         (1, 9, 2, 3, 1, Padding::Same),

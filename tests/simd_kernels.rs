@@ -7,7 +7,9 @@
 //! f64 reference with a bound proportional to the length. The worst difference per kernel and
 //! path is printed (`cargo test --release --test simd_kernels -- --nocapture`).
 
-use fashion_cnn::engine::kernels::{SimdPath, batchnorm, conv_direct, elementwise, pool, simd_path, softmax, update};
+use fashion_cnn::engine::kernels::{
+    SimdPath, batchnorm, conv_direct, conv_wide, elementwise, pool, simd_path, softmax, update,
+};
 use fashion_cnn::engine::rng::Rng;
 
 const LENGTHS: [usize; 11] = [0, 1, 7, 8, 15, 16, 17, 31, 33, 100, 1000];
@@ -606,4 +608,83 @@ fn conv1_backward_weights() {
         }
     }
     worst.report();
+}
+
+/// Shapes (channels, hp, wp, k, out_channels) for the wide-row convolution: `seed002`'s second
+/// convolution and `seed000`'s padded 16×16 one, a width that ends in a one-vector tile, rows that
+/// are not a whole panel, a 5×5 and a 1×1 kernel.
+const WIDE_CONVS: [(usize, usize, usize, usize, usize); 6] =
+    [(32, 13, 13, 3, 16), (8, 16, 16, 3, 8), (3, 7, 9, 3, 5), (2, 5, 40, 3, 11), (4, 12, 12, 5, 8), (3, 6, 5, 1, 2)];
+
+#[test]
+fn conv_wide() {
+    let mut worst = Worst::new("conv_wide", "relative to Σ|terms|");
+    let mut rng = Rng::new(13);
+    let mut paths = vec![None];
+    paths.extend(SimdPath::supported().into_iter().map(Some));
+    for (channels, hp, wp, k, out_channels) in WIDE_CONVS {
+        let patch = channels * k * k;
+        let weights = random(&mut rng, out_channels * patch, -0.5, 0.5);
+        let panels = conv_wide::pack_panels(&weights, out_channels, patch);
+        let mut input = random(&mut rng, conv_wide::input_len(channels, hp, wp, k), -1.0, 1.0);
+        // The slack's values may only reach the columns past the end; NaN there would show.
+        input[channels * hp * wp..].fill(f32::NAN);
+        let (oh, columns) = (hp - k + 1, (hp - k + 1) * wp);
+        let rows = conv_wide::padded_rows(out_channels);
+        for path in &paths {
+            for offset in OFFSETS {
+                let name = path.map_or("scalar twin", |p| p.name());
+                let what = format!("{name} {channels}×{hp}×{wp} k {k} → {out_channels} offset {offset}");
+                let in_slot = f32_slot(&input, offset);
+                let mut out = f32_slot(&vec![0.0; rows * columns], offset);
+                match path {
+                    None => conv_wide::conv_wide_scalar(in_slot.get(), channels, hp, wp, k, &panels, out.get_mut()),
+                    Some(p) => conv_wide::conv_wide_on(*p, in_slot.get(), channels, hp, wp, k, &panels, out.get_mut()),
+                }
+                let out = out.checked(&what);
+                for row in 0..rows {
+                    for (oy, ox) in (0..oh).flat_map(|oy| (0..wp - k + 1).map(move |ox| (oy, ox))) {
+                        let got = out[row * columns + oy * wp + ox];
+                        if row >= out_channels {
+                            assert_eq!(got, 0.0, "{what}: padding row {row}");
+                            continue;
+                        }
+                        let terms: Vec<f64> = (0..patch)
+                            .map(|t| {
+                                let (c, ky, kx) = (t / (k * k), t / k % k, t % k);
+                                let x = input[(c * hp + oy + ky) * wp + ox + kx];
+                                weights[row * patch + t] as f64 * x as f64
+                            })
+                            .collect();
+                        let at = format!("out[{row}][{oy}][{ox}] {what}");
+                        check_sum(&mut worst, path.unwrap_or(SimdPath::Scalar), got, &terms, &at);
+                    }
+                }
+            }
+        }
+    }
+    worst.report();
+}
+
+#[test]
+fn conv_wide_transposed_flipped_weights_swap_channels_and_turn_the_kernel() {
+    let (out_channels, channels, k) = (3, 2, 3);
+    let weights: Vec<f32> = (0..out_channels * channels * k * k).map(|i| i as f32).collect();
+    let flipped = conv_wide::transposed_flipped(&weights, out_channels, channels, k);
+    for (o, c, ky, kx) in (0..out_channels)
+        .flat_map(|o| (0..channels).flat_map(move |c| (0..k).flat_map(move |ky| (0..k).map(move |kx| (o, c, ky, kx)))))
+    {
+        let original = weights[((o * channels + c) * k + ky) * k + kx];
+        assert_eq!(flipped[((c * out_channels + o) * k + (k - 1 - ky)) * k + (k - 1 - kx)], original);
+    }
+    // Panels: row r of panel p, tap t at (p · patch + t) · 8 + r; padding rows are zero.
+    let patch = channels * k * k;
+    let panels = conv_wide::pack_panels(&weights, out_channels, patch);
+    assert_eq!(panels.len(), conv_wide::PANEL_ROWS * patch);
+    for t in 0..patch {
+        for r in 0..conv_wide::PANEL_ROWS {
+            let want = if r < out_channels { weights[r * patch + t] } else { 0.0 };
+            assert_eq!(panels[t * conv_wide::PANEL_ROWS + r], want);
+        }
+    }
 }

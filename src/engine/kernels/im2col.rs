@@ -115,7 +115,7 @@ pub fn im2col(x: &[f32], g: &ConvGeometry, cols: &mut [f32], ld: usize, col0: us
 /// and memmove were 31% of an inference profile). Fixed-size 8-float moves compile to single
 /// vector loads and stores; the tail is one more, overlapping the previous one.
 #[inline(always)]
-fn copy_run(dst: &mut [f32], src: &[f32]) {
+pub fn copy_run(dst: &mut [f32], src: &[f32]) {
     let n = src.len();
     assert_eq!(dst.len(), n);
     if n < 8 {

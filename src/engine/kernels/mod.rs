@@ -9,6 +9,7 @@
 mod dispatch;
 pub mod batchnorm;
 pub mod conv_direct;
+pub mod conv_wide;
 pub mod elementwise;
 pub mod gemm;
 pub mod im2col;

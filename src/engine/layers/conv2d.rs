@@ -1,17 +1,23 @@
 //! 2-D convolution. x is (N, C, H, W), weight (OC, C, K, K), bias (OC), y (N, OC, OH, OW).
 //!
-//! Forward, per chunk of samples: im2col → one GEMM `W (OC × CKK) · cols (CKK × S·P)` → copy out
-//! with the bias added. Backward, per chunk: `dW += dY (OC × S·P) · colsᵀ`, `db += Σ dY`,
-//! `dcols = Wᵀ · dY` → col2im. A training forward keeps its patch matrices for the backward when
-//! they are small (`KEEP_PATCHES_BYTES`), so the backward does not unfold the input again. With one input channel and stride 1 the forward and the weight
-//! gradient use the direct kernel instead, since im2col would build a 9-row matrix.
+//! Three ways to compute it, by shape:
+//! - One input channel, stride 1 (the first layer on gray images): the direct kernel, since
+//!   im2col would build a 9-row matrix.
+//! - Stride 1 otherwise: the wide-row kernel (`kernels::conv_wide`), an implicit GEMM that reads
+//!   the padded input in place of a patch matrix; its input gradient is the same kernel over the
+//!   padded `dY` with the weights transposed and flipped. The weight gradient unfolds the input
+//!   (im2col) and is one GEMM `dW += dY (OC × S·P) · colsᵀ` per chunk.
+//! - Any stride: im2col → one GEMM `W (OC × CKK) · cols (CKK × S·P)` → copy out with the bias
+//!   added; backward `dW += dY · colsᵀ`, `dcols = Wᵀ · dY` → col2im. A training forward keeps its
+//!   patch matrices for the backward when they are small (`KEEP_PATCHES_BYTES`).
 
 use super::{Layer, Mode, Param};
 use crate::engine::init::Init;
 use crate::engine::kernels::conv_direct::{conv1_backward_weights, conv1_forward};
+use crate::engine::kernels::conv_wide::{self, conv_wide, pack_panels, padded_rows, transposed_flipped};
 use crate::engine::kernels::elementwise::{add_bias, add_bias_relu, relu_backward, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
-use crate::engine::kernels::im2col::{ConvGeometry, col2im, im2col};
+use crate::engine::kernels::im2col::{ConvGeometry, col2im, copy_run, im2col};
 use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch};
 
 /// Aim for at least this many GEMM columns (samples × output pixels) per task.
@@ -27,6 +33,11 @@ const PATCH_BYTES_PER_TASK: usize = 2 << 20;
 /// with 2 samples per task (278 KB) than with 8 (3 alternating rounds), while training slowed
 /// with them.
 const PATCH_BYTES_PER_EVAL_TASK: usize = 320 << 10;
+/// The wide-row kernel computes `wp / ow` times the useful columns, rounded up to whole
+/// 16-column vectors: 1.19 for `seed002`'s second convolution, 1.07 and 1.14 for `seed000`'s.
+/// Beyond this factor (`seed002`'s last convolution computes 16 columns for 9) im2col's GEMM
+/// over a chunk of samples wastes less.
+const MAX_WIDE_WASTE: f64 = 1.25;
 /// A training forward keeps the batch's patch matrices for the backward up to this size (10 MB
 /// for `seed002`'s second convolution at batch 64; `seed000` at batch 512 would need 460 MB and
 /// unfolds again instead).
@@ -116,6 +127,16 @@ impl Conv2d {
         self.geometry.channels == 1 && self.geometry.stride == 1
     }
 
+    /// Stride 1 with several input channels, a padding the input gradient can mirror (pad < k)
+    /// and few wasted columns: the wide-row kernel.
+    fn uses_wide_kernel(&self) -> bool {
+        let g = &self.geometry;
+        let wp = g.width + 2 * g.pad;
+        let computed = (g.out_height() * wp).next_multiple_of(16);
+        let waste = computed as f64 / g.out_pixels() as f64;
+        g.channels > 1 && g.stride == 1 && g.pad < g.kernel && waste <= MAX_WIDE_WASTE
+    }
+
     fn out_len(&self) -> usize {
         self.out_channels * self.geometry.out_pixels()
     }
@@ -181,9 +202,62 @@ impl Conv2d {
         }
     }
 
+    /// [`Self::forward_chunk`] with the wide-row kernel, one sample at a time; `panels` are the
+    /// packed weights.
+    fn forward_chunk_wide(&self, x: &[f32], y: &mut [f32], panels: &[f32]) {
+        let g = &self.geometry;
+        let (hp, wp) = (g.height + 2 * g.pad, g.width + 2 * g.pad);
+        let (oh, ow) = (g.out_height(), g.out_width());
+        with_scratch(conv_wide::input_len(g.channels, hp, wp, g.kernel), |padded| {
+            with_scratch(padded_rows(self.out_channels) * oh * wp, |wide| {
+                for (x, y) in x.chunks_exact(g.in_len()).zip(y.chunks_exact_mut(self.out_len())) {
+                    pad_planes(x.chunks_exact(g.height * g.width), g.width, g.pad, hp, wp, padded);
+                    conv_wide(padded, g.channels, hp, wp, g.kernel, panels, wide);
+                    // Drop each wide row's last k - 1 columns, adding the bias (and the ReLU).
+                    let planes = wide.chunks_exact(oh * wp).zip(y.chunks_exact_mut(oh * ow));
+                    for ((wide_plane, y_plane), &bias) in planes.zip(&self.bias.value) {
+                        for (src, dst) in wide_plane.chunks_exact(wp).zip(y_plane.chunks_exact_mut(ow)) {
+                            if self.relu {
+                                dst.iter_mut().zip(&src[..ow]).for_each(|(d, &v)| *d = (v + bias).max(0.0));
+                            } else {
+                                dst.iter_mut().zip(&src[..ow]).for_each(|(d, &v)| *d = v + bias);
+                            }
+                        }
+                    }
+                }
+            })
+        })
+    }
+
+    /// Writes this chunk's dx with the wide-row kernel: the convolution of `dY` (rows of
+    /// `dy_matrix`, leading dimension `ld`), padded by k - 1 - pad, with the transposed, flipped
+    /// weights packed in `panels`.
+    fn input_gradient_wide(&self, dy_matrix: &[f32], ld: usize, panels: &[f32], dx: &mut [f32]) {
+        let g = &self.geometry;
+        let (pixels, oc, k) = (g.out_pixels(), self.out_channels, g.kernel);
+        let border = k - 1 - g.pad;
+        let (ow, hq, wq) = (g.out_width(), g.out_height() + 2 * border, g.out_width() + 2 * border);
+        with_scratch(conv_wide::input_len(oc, hq, wq, k), |padded| {
+            with_scratch(padded_rows(g.channels) * g.height * wq, |wide| {
+                for (i, dx) in dx.chunks_exact_mut(g.in_len()).enumerate() {
+                    let planes = (0..oc).map(|o| &dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels]);
+                    pad_planes(planes, ow, border, hq, wq, padded);
+                    conv_wide(padded, oc, hq, wq, k, panels, wide);
+                    let planes = wide.chunks_exact(g.height * wq).zip(dx.chunks_exact_mut(g.height * g.width));
+                    for (wide_plane, dx_plane) in planes {
+                        for (src, dst) in wide_plane.chunks_exact(wq).zip(dx_plane.chunks_exact_mut(g.width)) {
+                            copy_run(dst, &src[..g.width]);
+                        }
+                    }
+                }
+            })
+        })
+    }
+
     /// Returns this chunk's (dW, db) and writes its dx, when asked, into `dx`. With a fused ReLU,
     /// `dy` is the gradient of the ReLU's output and is masked by `y > 0` on the way in.
-    /// `kept`: this chunk's patch matrix from the forward, if it was kept.
+    /// `kept`: this chunk's patch matrix from the forward, if it was kept. `flipped_panels`: the
+    /// input-gradient weights for the wide-row kernel, when it is used.
     fn backward_chunk(
         &self,
         x: &[f32],
@@ -191,6 +265,7 @@ impl Conv2d {
         dy: &[f32],
         dx: Option<&mut [f32]>,
         kept: Option<&[f32]>,
+        flipped_panels: Option<&[f32]>,
     ) -> (Vec<f32>, Vec<f32>) {
         let g = &self.geometry;
         let (pixels, patch, oc) = (g.out_pixels(), g.patch_len(), self.out_channels);
@@ -229,6 +304,13 @@ impl Conv2d {
             for (o, db) in dbias.iter_mut().enumerate() {
                 *db = sum(&dy_matrix[o * ld..(o + 1) * ld]);
             }
+            let dx = match (dx, flipped_panels) {
+                (Some(dx), Some(panels)) => {
+                    self.input_gradient_wide(dy_matrix, ld, panels, dx);
+                    None
+                }
+                (dx, _) => dx,
+            };
             // dx = col2im(Wᵀ · dY), into `dcols` as scratch.
             let input_gradient = |dcols: &mut [f32], dx: &mut [f32]| {
                 dx.fill(0.0);
@@ -256,6 +338,25 @@ impl Conv2d {
             }
         });
         (dweight, dbias)
+    }
+}
+
+/// Writes `planes` (rows `width` long) into `out` as planes of `hp × wp` with a zero border of
+/// `pad`, and zeroes the rest of `out` (the wide-row kernel's slack).
+fn pad_planes<'a>(
+    planes: impl Iterator<Item = &'a [f32]>,
+    width: usize,
+    pad: usize,
+    hp: usize,
+    wp: usize,
+    out: &mut [f32],
+) {
+    out.fill(0.0);
+    for (plane, padded) in planes.zip(out.chunks_exact_mut(hp * wp)) {
+        for (y, row) in plane.chunks_exact(width).enumerate() {
+            let start = (y + pad) * wp + pad;
+            copy_run(&mut padded[start..start + width], row);
+        }
     }
 }
 
@@ -289,8 +390,12 @@ impl Layer for Conv2d {
         shape.extend(self.out_shape());
         let mut y = Tensor::for_overwrite(&shape);
         let task = self.samples_per_task(mode);
+        let panels = self
+            .uses_wide_kernel()
+            .then(|| pack_panels(&self.weight.value, self.out_channels, self.geometry.patch_len()));
         let keep = mode == Mode::Train
             && !self.uses_direct_kernel()
+            && panels.is_none()
             && self.patches_len(x.batch()) * size_of::<f32>() <= KEEP_PATCHES_BYTES;
         let mut patches = std::mem::take(&mut self.patches);
         let keep_chunks: Vec<Option<&mut [f32]>> = if keep {
@@ -300,11 +405,12 @@ impl Layer for Conv2d {
             (0..x.batch().div_ceil(task)).map(|_| None).collect()
         };
         let this = &*self;
-        y.data
-            .par_chunks_mut(task * out_len)
-            .zip(x.data.par_chunks(task * in_len))
-            .zip(keep_chunks)
-            .for_each(|((y, x), keep)| this.forward_chunk(x, y, keep));
+        y.data.par_chunks_mut(task * out_len).zip(x.data.par_chunks(task * in_len)).zip(keep_chunks).for_each(
+            |((y, x), keep)| match &panels {
+                Some(panels) => this.forward_chunk_wide(x, y, panels),
+                None => this.forward_chunk(x, y, keep),
+            },
+        );
         self.patches = patches;
         self.patches_batch = keep.then_some(x.batch());
         y
@@ -326,6 +432,11 @@ impl Layer for Conv2d {
             Some(batch) if batch == x.batch() => self.patches.chunks(self.patches_len(task)).map(Some).collect(),
             _ => (0..chunks).map(|_| None).collect(),
         };
+        let g = &self.geometry;
+        let flipped_panels = (want_dx && self.uses_wide_kernel()).then(|| {
+            let flipped = transposed_flipped(&self.weight.value, self.out_channels, g.channels, g.kernel);
+            pack_panels(&flipped, g.channels, self.out_channels * g.kernel * g.kernel)
+        });
         let this = &*self;
         let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
             .into_par_iter()
@@ -333,7 +444,7 @@ impl Layer for Conv2d {
             .zip(y.data.par_chunks(task * out_len))
             .zip(dy.data.par_chunks(task * out_len))
             .zip(kept_chunks)
-            .map(|((((dx, x), y), dy), kept)| this.backward_chunk(x, y, dy, dx, kept))
+            .map(|((((dx, x), y), dy), kept)| this.backward_chunk(x, y, dy, dx, kept, flipped_panels.as_deref()))
             .collect();
         let (dweights, dbiases): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
         sum_partials_into(&mut self.weight.grad, &dweights);
