@@ -688,3 +688,61 @@ fn conv_wide_transposed_flipped_weights_swap_channels_and_turn_the_kernel() {
         }
     }
 }
+
+#[test]
+fn conv_wide_weight_gradient() {
+    let mut worst = Worst::new("conv_wide_weight_gradient", "relative to Σ|terms|");
+    let mut rng = Rng::new(14);
+    let mut paths = vec![None];
+    paths.extend(SimdPath::supported().into_iter().map(Some));
+    for ((channels, hp, wp, k, out_channels), samples) in WIDE_CONVS.into_iter().zip([1, 3, 2, 1, 2, 3]) {
+        let patch = channels * k * k;
+        let (oh, ow, columns) = (hp - k + 1, wp - k + 1, (hp - k + 1) * wp);
+        let stride = conv_wide::input_len(channels, hp, wp, k);
+        let mut input = random(&mut rng, samples * stride, -1.0, 1.0);
+        for sample in input.chunks_exact_mut(stride) {
+            sample[channels * hp * wp..].fill(0.0);
+        }
+        let mut dy = random(&mut rng, samples * out_channels * columns, -1.0, 1.0);
+        for (n, g) in dy.iter_mut().enumerate() {
+            if n % wp >= ow {
+                *g = 0.0; // the dropped columns
+            }
+        }
+        let dw0 = random(&mut rng, out_channels * patch, -0.1, 0.1);
+        for path in &paths {
+            for offset in OFFSETS {
+                let name = path.map_or("scalar twin", |p| p.name());
+                let what = format!("{name} {samples} × {channels}×{hp}×{wp} k {k} → {out_channels} offset {offset}");
+                let (in_slot, dy_slot) = (f32_slot(&input, offset), f32_slot(&dy, offset));
+                let mut dw = f32_slot(&dw0, offset);
+                let (x, g) = (in_slot.get(), dy_slot.get());
+                match path {
+                    None => {
+                        conv_wide::conv_wide_weight_gradient_scalar(x, samples, channels, hp, wp, k, g, dw.get_mut())
+                    }
+                    Some(p) => {
+                        conv_wide::conv_wide_weight_gradient_on(*p, x, samples, channels, hp, wp, k, g, dw.get_mut())
+                    }
+                }
+                let dw = dw.checked(&what);
+                for o in 0..out_channels {
+                    for t in 0..patch {
+                        let (c, ky, kx) = (t / (k * k), t / k % k, t % k);
+                        let mut terms: Vec<f64> = (0..samples * oh * ow)
+                            .map(|i| {
+                                let (s, oy, ox) = (i / (oh * ow), i / ow % oh, i % ow);
+                                let g = dy[(s * out_channels + o) * columns + oy * wp + ox] as f64;
+                                g * input[s * stride + (c * hp + oy + ky) * wp + ox + kx] as f64
+                            })
+                            .collect();
+                        terms.push(dw0[o * patch + t] as f64);
+                        let at = format!("dw[{o}][{t}] {what}");
+                        check_sum(&mut worst, path.unwrap_or(SimdPath::Scalar), dw[o * patch + t], &terms, &at);
+                    }
+                }
+            }
+        }
+    }
+    worst.report();
+}

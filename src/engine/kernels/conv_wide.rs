@@ -239,3 +239,192 @@ unsafe fn conv_wide_vector<V: F32Vector>(
         }
     }
 }
+
+simd_kernel! {
+    /// `dweights[o][c][ky][kx] += Σ_s Σ_n dy[s][o][n] · input[s][c][n + ky·wp + kx]` over the
+    /// wide columns `n < (hp - k + 1) · wp` of `samples` samples: the weight gradient of
+    /// [`conv_wide`]. `input` holds the samples one after another, each as for [`conv_wide`]
+    /// ([`input_len`] floats, with finite values in the slack: the last taps reach k - 2 floats into
+    /// it, multiplied by dropped columns' zeros); `dy` holds them one after another, each
+    /// `out_channels × (hp - k + 1) · wp`, zero in each row's dropped last k - 1 columns;
+    /// `dweights` is `out_channels × channels·k·k`.
+    pub fn conv_wide_weight_gradient / conv_wide_weight_gradient_on(
+        input: &[f32], samples: usize, channels: usize, hp: usize, wp: usize, k: usize, dy: &[f32], dweights: &mut [f32]
+    ) -> () = conv_wide_weight_gradient_scalar, conv_wide_weight_gradient_vector;
+}
+
+/// The weight gradient's shapes: (floats per sample of input, columns, output channels, the tap
+/// offsets).
+struct GradientShapes {
+    input_stride: usize,
+    columns: usize,
+    out_channels: usize,
+    taps: Vec<usize>,
+}
+
+fn gradient_shapes(
+    input: &[f32],
+    samples: usize,
+    channels: usize,
+    hp: usize,
+    wp: usize,
+    k: usize,
+    dy: &[f32],
+    dweights: &[f32],
+) -> GradientShapes {
+    assert!(k >= 1 && hp >= k && wp >= k, "a {k}×{k} kernel does not fit a {hp}×{wp} plane");
+    let (input_stride, columns) = (input_len(channels, hp, wp, k), (hp - k + 1) * wp);
+    assert_eq!(input.len(), samples * input_stride, "input is not {samples} padded samples");
+    assert!(samples > 0 && dy.len().is_multiple_of(samples * columns), "dy is not {samples} samples of wide rows");
+    let out_channels = dy.len() / (samples * columns);
+    assert_eq!(dweights.len(), out_channels * channels * k * k);
+    let taps = (0..channels).flat_map(|c| (0..k).flat_map(move |ky| (0..k).map(move |kx| c * hp * wp + ky * wp + kx)));
+    GradientShapes { input_stride, columns, out_channels, taps: taps.collect() }
+}
+
+pub fn conv_wide_weight_gradient_scalar(
+    input: &[f32],
+    samples: usize,
+    channels: usize,
+    hp: usize,
+    wp: usize,
+    k: usize,
+    dy: &[f32],
+    dweights: &mut [f32],
+) {
+    let GradientShapes { input_stride, columns, out_channels, taps } =
+        gradient_shapes(input, samples, channels, hp, wp, k, dy, dweights);
+    for (o, dweights) in dweights.chunks_exact_mut(taps.len()).enumerate() {
+        for (dw, &offset) in dweights.iter_mut().zip(&taps) {
+            let mut acc = 0.0;
+            for s in 0..samples {
+                let (dy, x) = (&dy[(s * out_channels + o) * columns..][..columns], &input[s * input_stride + offset..]);
+                acc += dy.iter().zip(&x[..columns]).map(|(g, x)| g * x).sum::<f32>();
+            }
+            *dw += acc;
+        }
+    }
+}
+
+/// One step along the columns: `ROWS · TAPS` multiply-adds from `ROWS + TAPS` vector loads
+/// (`width` lanes of them, the rest zero, when `PARTIAL`).
+#[inline(always)]
+unsafe fn gradient_step<V: F32Vector, const ROWS: usize, const TAPS: usize, const PARTIAL: bool>(
+    acc: &mut [[V; TAPS]; ROWS],
+    x: &[*const f32; TAPS],
+    dy: &[*const f32; ROWS],
+    n: usize,
+    width: usize,
+) {
+    unsafe {
+        let load = |src: *const f32| if PARTIAL { V::load_partial(src, width, 0.0) } else { V::load(src) };
+        let mut xs = [V::zero(); TAPS];
+        for (xs, &x) in xs.iter_mut().zip(x) {
+            *xs = load(x.add(n));
+        }
+        for (acc, &dy) in acc.iter_mut().zip(dy) {
+            let g = load(dy.add(n));
+            for (acc, &x) in acc.iter_mut().zip(&xs) {
+                *acc = g.mul_add(x, *acc);
+            }
+        }
+    }
+}
+
+/// `ROWS` output channels (their dy rows at `dy + r · columns` within each sample) by the `TAPS`
+/// tap offsets `taps`: one vector accumulator per pair, running along every sample's columns,
+/// summed across lanes once at the end into `dweights[r · ld + t]`.
+#[inline(always)]
+unsafe fn gradient_tile<V: F32Vector, const ROWS: usize, const TAPS: usize>(
+    shapes: &GradientShapes,
+    input: *const f32,
+    samples: usize,
+    taps: &[usize],
+    dy: *const f32,
+    dweights: *mut f32,
+) {
+    unsafe {
+        let columns = shapes.columns;
+        let whole = columns - columns % V::LANES;
+        let mut acc = [[V::zero(); TAPS]; ROWS];
+        for s in 0..samples {
+            let input = input.add(s * shapes.input_stride);
+            let dy = dy.add(s * shapes.out_channels * columns);
+            let x: [*const f32; TAPS] = std::array::from_fn(|t| input.add(taps[t]));
+            let dy: [*const f32; ROWS] = std::array::from_fn(|r| dy.add(r * columns));
+            let mut n = 0;
+            while n < whole {
+                gradient_step::<V, ROWS, TAPS, false>(&mut acc, &x, &dy, n, V::LANES);
+                n += V::LANES;
+            }
+            if n < columns {
+                gradient_step::<V, ROWS, TAPS, true>(&mut acc, &x, &dy, n, columns - n);
+            }
+        }
+        let ld = shapes.taps.len();
+        for (r, acc) in acc.iter().enumerate() {
+            for (t, acc) in acc.iter().enumerate() {
+                *dweights.add(r * ld + t) += acc.reduce_sum();
+            }
+        }
+    }
+}
+
+/// Every tap of `ROWS` output channels: tiles of `TAPS` taps, then one tap at a time.
+#[inline(always)]
+unsafe fn gradient_rows<V: F32Vector, const ROWS: usize, const TAPS: usize>(
+    shapes: &GradientShapes,
+    input: *const f32,
+    samples: usize,
+    dy: *const f32,
+    dweights: *mut f32,
+) {
+    unsafe {
+        let mut groups = shapes.taps.chunks_exact(TAPS);
+        for (g, group) in (&mut groups).enumerate() {
+            gradient_tile::<V, ROWS, TAPS>(shapes, input, samples, group, dy, dweights.add(g * TAPS));
+        }
+        let done = shapes.taps.len() - groups.remainder().len();
+        for (t, tap) in groups.remainder().chunks(1).enumerate() {
+            gradient_tile::<V, ROWS, 1>(shapes, input, samples, tap, dy, dweights.add(done + t));
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn conv_wide_weight_gradient_vector<V: F32Vector>(
+    input: &[f32],
+    samples: usize,
+    channels: usize,
+    hp: usize,
+    wp: usize,
+    k: usize,
+    dy: &[f32],
+    dweights: &mut [f32],
+) {
+    let shapes = gradient_shapes(input, samples, channels, hp, wp, k, dy, dweights);
+    // Rows × taps per tile: AVX-512 4 × 4 = 16 accumulators of 32 registers, AVX2 2 × 4 = 8 of 16.
+    const WIDE_ROWS: usize = 4;
+    const NARROW_ROWS: usize = 2;
+    let rows = if V::LANES >= 16 { WIDE_ROWS } else { NARROW_ROWS };
+    let (columns, patch) = (shapes.columns, shapes.taps.len());
+    // SAFETY: every tap reads input[s · stride + offset + n] for n < columns, inside sample s's
+    // slack (the length was checked); dy rows hold `columns` values per sample; the tiles write
+    // within dweights' rows.
+    unsafe {
+        let (input, dy, dweights) = (input.as_ptr(), dy.as_ptr(), dweights.as_mut_ptr());
+        let mut o = 0;
+        while o + rows <= shapes.out_channels {
+            let (dy, dw) = (dy.add(o * columns), dweights.add(o * patch));
+            if V::LANES >= 16 {
+                gradient_rows::<V, WIDE_ROWS, 4>(&shapes, input, samples, dy, dw);
+            } else {
+                gradient_rows::<V, NARROW_ROWS, 4>(&shapes, input, samples, dy, dw);
+            }
+            o += rows;
+        }
+        for o in o..shapes.out_channels {
+            gradient_rows::<V, 1, 4>(&shapes, input, samples, dy.add(o * columns), dweights.add(o * patch));
+        }
+    }
+}

@@ -3,10 +3,11 @@
 //! Three ways to compute it, by shape:
 //! - One input channel, stride 1 (the first layer on gray images): the direct kernel, since
 //!   im2col would build a 9-row matrix.
-//! - Stride 1 otherwise: the wide-row kernel (`kernels::conv_wide`), an implicit GEMM that reads
-//!   the padded input in place of a patch matrix; its input gradient is the same kernel over the
-//!   padded `dY` with the weights transposed and flipped. The weight gradient unfolds the input
-//!   (im2col) and is one GEMM `dW += dY (OC × S·P) · colsᵀ` per chunk.
+//! - Stride 1 otherwise, when few columns are wasted: the wide-row kernels (`kernels::conv_wide`),
+//!   an implicit GEMM that reads the padded input in place of a patch matrix, for the forward and
+//!   the weight gradient; the input gradient is the same forward kernel over the padded `dY` with
+//!   the weights transposed and flipped, where that padding wastes little (`same` padding), and
+//!   `Wᵀ · dY` → col2im otherwise.
 //! - Any stride: im2col → one GEMM `W (OC × CKK) · cols (CKK × S·P)` → copy out with the bias
 //!   added; backward `dW += dY · colsᵀ`, `dcols = Wᵀ · dY` → col2im. A training forward keeps its
 //!   patch matrices for the backward when they are small (`KEEP_PATCHES_BYTES`).
@@ -14,7 +15,9 @@
 use super::{Layer, Mode, Param};
 use crate::engine::init::Init;
 use crate::engine::kernels::conv_direct::{conv1_backward_weights, conv1_forward};
-use crate::engine::kernels::conv_wide::{self, conv_wide, pack_panels, padded_rows, transposed_flipped};
+use crate::engine::kernels::conv_wide::{
+    self, conv_wide, conv_wide_weight_gradient, pack_panels, padded_rows, transposed_flipped,
+};
 use crate::engine::kernels::elementwise::{add_bias, add_bias_relu, relu_backward, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
 use crate::engine::kernels::im2col::{ConvGeometry, col2im, copy_run, im2col};
@@ -131,10 +134,20 @@ impl Conv2d {
     /// and few wasted columns: the wide-row kernel.
     fn uses_wide_kernel(&self) -> bool {
         let g = &self.geometry;
-        let wp = g.width + 2 * g.pad;
-        let computed = (g.out_height() * wp).next_multiple_of(16);
+        let computed = (g.out_height() * (g.width + 2 * g.pad)).next_multiple_of(16);
         let waste = computed as f64 / g.out_pixels() as f64;
         g.channels > 1 && g.stride == 1 && g.pad < g.kernel && waste <= MAX_WIDE_WASTE
+    }
+
+    /// Whether the input gradient takes the wide-row kernel too: it convolves `dY` padded by
+    /// k - 1 - pad, which for a padding below (k - 1) / 2 multiplies many zeros (`seed002`'s
+    /// unpadded second convolution would compute 208 wide columns per 121 useful multiply-adds'
+    /// worth), so the same waste bound decides.
+    fn uses_wide_input_gradient(&self) -> bool {
+        let g = &self.geometry;
+        let border = g.kernel - 1 - g.pad;
+        let computed = (g.height * (g.out_width() + 2 * border)).next_multiple_of(16);
+        self.uses_wide_kernel() && computed as f64 / g.out_pixels() as f64 <= MAX_WIDE_WASTE
     }
 
     fn out_len(&self) -> usize {
@@ -254,6 +267,33 @@ impl Conv2d {
         })
     }
 
+    /// Adds this chunk's weight gradient into `dweight` with the wide-row kernel: the padded
+    /// inputs against `dY` (rows of `dy_matrix`) laid out in wide rows, all samples at once.
+    fn weight_gradient_wide(&self, x: &[f32], dy_matrix: &[f32], ld: usize, dweight: &mut [f32]) {
+        let g = &self.geometry;
+        let (hp, wp) = (g.height + 2 * g.pad, g.width + 2 * g.pad);
+        let (oh, ow, pixels) = (g.out_height(), g.out_width(), g.out_pixels());
+        let (samples, columns) = (x.len() / g.in_len(), oh * wp);
+        let stride = conv_wide::input_len(g.channels, hp, wp, g.kernel);
+        with_scratch(samples * stride, |padded| {
+            with_scratch(samples * self.out_channels * columns, |dy_wide| {
+                for (x, padded) in x.chunks_exact(g.in_len()).zip(padded.chunks_exact_mut(stride)) {
+                    pad_planes(x.chunks_exact(g.height * g.width), g.width, g.pad, hp, wp, padded);
+                }
+                dy_wide.fill(0.0); // the dropped columns
+                for (i, dy_sample) in dy_wide.chunks_exact_mut(self.out_channels * columns).enumerate() {
+                    for (o, wide_plane) in dy_sample.chunks_exact_mut(columns).enumerate() {
+                        let plane = &dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels];
+                        for (src, dst) in plane.chunks_exact(ow).zip(wide_plane.chunks_exact_mut(wp)) {
+                            copy_run(&mut dst[..ow], src);
+                        }
+                    }
+                }
+                conv_wide_weight_gradient(padded, samples, g.channels, hp, wp, g.kernel, dy_wide, dweight);
+            })
+        })
+    }
+
     /// Returns this chunk's (dW, db) and writes its dx, when asked, into `dx`. With a fused ReLU,
     /// `dy` is the gradient of the ReLU's output and is masked by `y > 0` on the way in.
     /// `kept`: this chunk's patch matrix from the forward, if it was kept. `flipped_panels`: the
@@ -319,6 +359,13 @@ impl Conv2d {
                     col2im(dcols, ld, i * pixels, g, dx);
                 }
             };
+            if self.uses_wide_kernel() {
+                self.weight_gradient_wide(x, dy_matrix, ld, &mut dweight);
+                if let Some(dx) = dx {
+                    with_scratch(patch * ld, |dcols| input_gradient(dcols, dx));
+                }
+                return;
+            }
             match kept {
                 Some(cols) => {
                     sgemm(Op::N, Op::T, oc, patch, ld, 1.0, dy_matrix, ld, cols, ld, 0.0, &mut dweight, patch);
@@ -433,7 +480,7 @@ impl Layer for Conv2d {
             _ => (0..chunks).map(|_| None).collect(),
         };
         let g = &self.geometry;
-        let flipped_panels = (want_dx && self.uses_wide_kernel()).then(|| {
+        let flipped_panels = (want_dx && self.uses_wide_input_gradient()).then(|| {
             let flipped = transposed_flipped(&self.weight.value, self.out_channels, g.channels, g.kernel);
             pack_panels(&flipped, g.channels, self.out_channels * g.kernel * g.kernel)
         });
