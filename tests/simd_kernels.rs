@@ -612,9 +612,9 @@ fn conv1_backward_weights() {
 
 /// Shapes (channels, hp, wp, k, out_channels) for the wide-row convolution: `seed002`'s second
 /// convolution and `seed000`'s padded 16×16 one, a width that ends in a one-vector tile, rows that
-/// are not a whole panel, a 5×5 and a 1×1 kernel.
+/// are not a whole panel, a 5×5 kernel with 40 outputs (two gradient tiles) and a 1×1 kernel.
 const WIDE_CONVS: [(usize, usize, usize, usize, usize); 6] =
-    [(32, 13, 13, 3, 16), (8, 16, 16, 3, 8), (3, 7, 9, 3, 5), (2, 5, 40, 3, 11), (4, 12, 12, 5, 8), (3, 6, 5, 1, 2)];
+    [(32, 13, 13, 3, 16), (8, 16, 16, 3, 8), (3, 7, 9, 3, 5), (2, 5, 40, 3, 11), (4, 12, 12, 5, 40), (3, 6, 5, 1, 2)];
 
 #[test]
 fn conv_wide() {
@@ -698,47 +698,66 @@ fn conv_wide_weight_gradient() {
     for ((channels, hp, wp, k, out_channels), samples) in WIDE_CONVS.into_iter().zip([1, 3, 2, 1, 2, 3]) {
         let patch = channels * k * k;
         let (oh, ow, columns) = (hp - k + 1, wp - k + 1, (hp - k + 1) * wp);
+        // Two tiles of output channels where there are more than 32; padding channels otherwise.
+        let channels_out = out_channels.next_multiple_of(conv_wide::GRADIENT_CHANNELS);
         let stride = conv_wide::input_len(channels, hp, wp, k);
         let mut input = random(&mut rng, samples * stride, -1.0, 1.0);
         for sample in input.chunks_exact_mut(stride) {
             sample[channels * hp * wp..].fill(0.0);
         }
-        let mut dy = random(&mut rng, samples * out_channels * columns, -1.0, 1.0);
-        for (n, g) in dy.iter_mut().enumerate() {
-            if n % wp >= ow {
-                *g = 0.0; // the dropped columns
+        let mut dy_t = random(&mut rng, samples * columns * channels_out, -1.0, 1.0);
+        for (i, g) in dy_t.iter_mut().enumerate() {
+            if (i / channels_out) % columns % wp >= ow || i % channels_out >= out_channels {
+                *g = 0.0; // the dropped columns and the padding channels
             }
         }
-        let dw0 = random(&mut rng, out_channels * patch, -0.1, 0.1);
+        let dw0 = random(&mut rng, patch * channels_out, -0.1, 0.1);
         for path in &paths {
             for offset in OFFSETS {
                 let name = path.map_or("scalar twin", |p| p.name());
                 let what = format!("{name} {samples} × {channels}×{hp}×{wp} k {k} → {out_channels} offset {offset}");
-                let (in_slot, dy_slot) = (f32_slot(&input, offset), f32_slot(&dy, offset));
+                let (in_slot, dy_slot) = (f32_slot(&input, offset), f32_slot(&dy_t, offset));
                 let mut dw = f32_slot(&dw0, offset);
-                let (x, g) = (in_slot.get(), dy_slot.get());
+                let (x, g, c_out) = (in_slot.get(), dy_slot.get(), channels_out);
                 match path {
-                    None => {
-                        conv_wide::conv_wide_weight_gradient_scalar(x, samples, channels, hp, wp, k, g, dw.get_mut())
-                    }
-                    Some(p) => {
-                        conv_wide::conv_wide_weight_gradient_on(*p, x, samples, channels, hp, wp, k, g, dw.get_mut())
-                    }
+                    None => conv_wide::conv_wide_weight_gradient_scalar(
+                        x,
+                        samples,
+                        channels,
+                        hp,
+                        wp,
+                        k,
+                        g,
+                        c_out,
+                        dw.get_mut(),
+                    ),
+                    Some(p) => conv_wide::conv_wide_weight_gradient_on(
+                        *p,
+                        x,
+                        samples,
+                        channels,
+                        hp,
+                        wp,
+                        k,
+                        g,
+                        c_out,
+                        dw.get_mut(),
+                    ),
                 }
                 let dw = dw.checked(&what);
-                for o in 0..out_channels {
+                for o in 0..channels_out {
                     for t in 0..patch {
                         let (c, ky, kx) = (t / (k * k), t / k % k, t % k);
                         let mut terms: Vec<f64> = (0..samples * oh * ow)
                             .map(|i| {
                                 let (s, oy, ox) = (i / (oh * ow), i / ow % oh, i % ow);
-                                let g = dy[(s * out_channels + o) * columns + oy * wp + ox] as f64;
+                                let g = dy_t[(s * columns + oy * wp + ox) * channels_out + o] as f64;
                                 g * input[s * stride + (c * hp + oy + ky) * wp + ox + kx] as f64
                             })
                             .collect();
-                        terms.push(dw0[o * patch + t] as f64);
-                        let at = format!("dw[{o}][{t}] {what}");
-                        check_sum(&mut worst, path.unwrap_or(SimdPath::Scalar), dw[o * patch + t], &terms, &at);
+                        terms.push(dw0[t * channels_out + o] as f64);
+                        let at = format!("dw_t[{t}][{o}] {what}");
+                        check_sum(&mut worst, path.unwrap_or(SimdPath::Scalar), dw[t * channels_out + o], &terms, &at);
                     }
                 }
             }

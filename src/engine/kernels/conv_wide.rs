@@ -241,24 +241,28 @@ unsafe fn conv_wide_vector<V: F32Vector>(
 }
 
 simd_kernel! {
-    /// `dweights[o][c][ky][kx] += Σ_s Σ_n dy[s][o][n] · input[s][c][n + ky·wp + kx]` over the
+    /// `dweights_t[c][ky][kx][o] += Σ_s Σ_n dy_t[s][n][o] · input[s][c][n + ky·wp + kx]` over the
     /// wide columns `n < (hp - k + 1) · wp` of `samples` samples: the weight gradient of
-    /// [`conv_wide`]. `input` holds the samples one after another, each as for [`conv_wide`]
-    /// ([`input_len`] floats, with finite values in the slack: the last taps reach k - 2 floats into
-    /// it, multiplied by dropped columns' zeros); `dy` holds them one after another, each
-    /// `out_channels × (hp - k + 1) · wp`, zero in each row's dropped last k - 1 columns;
-    /// `dweights` is `out_channels × channels·k·k`.
+    /// [`conv_wide`], transposed. `input` holds the samples one after another, each as for
+    /// [`conv_wide`] ([`input_len`] floats, with finite values in the slack: the last taps reach
+    /// k - 2 floats into it, multiplied by dropped columns' zeros). `dy_t` holds them one after
+    /// another, each `(hp - k + 1) · wp` rows of `channels_out` values (channels last, zero in the
+    /// dropped columns' rows and in padding channels), with `channels_out` a multiple of
+    /// [`GRADIENT_CHANNELS`]; `dweights_t` is `channels·k·k × channels_out`.
     pub fn conv_wide_weight_gradient / conv_wide_weight_gradient_on(
-        input: &[f32], samples: usize, channels: usize, hp: usize, wp: usize, k: usize, dy: &[f32], dweights: &mut [f32]
+        input: &[f32], samples: usize, channels: usize, hp: usize, wp: usize, k: usize,
+        dy_t: &[f32], channels_out: usize, dweights_t: &mut [f32]
     ) -> () = conv_wide_weight_gradient_scalar, conv_wide_weight_gradient_vector;
 }
 
-/// The weight gradient's shapes: (floats per sample of input, columns, output channels, the tap
-/// offsets).
+/// The weight gradient's `dy_t` rows hold a multiple of this many output channels (two AVX-512
+/// vectors: the kernel's tiles span them).
+pub const GRADIENT_CHANNELS: usize = 32;
+
+/// The weight gradient's shapes: floats per sample of input, columns, the tap offsets.
 struct GradientShapes {
     input_stride: usize,
     columns: usize,
-    out_channels: usize,
     taps: Vec<usize>,
 }
 
@@ -269,17 +273,18 @@ fn gradient_shapes(
     hp: usize,
     wp: usize,
     k: usize,
-    dy: &[f32],
-    dweights: &[f32],
+    dy_t: &[f32],
+    channels_out: usize,
+    dweights_t: &[f32],
 ) -> GradientShapes {
     assert!(k >= 1 && hp >= k && wp >= k, "a {k}×{k} kernel does not fit a {hp}×{wp} plane");
     let (input_stride, columns) = (input_len(channels, hp, wp, k), (hp - k + 1) * wp);
     assert_eq!(input.len(), samples * input_stride, "input is not {samples} padded samples");
-    assert!(samples > 0 && dy.len().is_multiple_of(samples * columns), "dy is not {samples} samples of wide rows");
-    let out_channels = dy.len() / (samples * columns);
-    assert_eq!(dweights.len(), out_channels * channels * k * k);
+    assert!(channels_out.is_multiple_of(GRADIENT_CHANNELS), "{channels_out} channels are not whole tiles");
+    assert_eq!(dy_t.len(), samples * columns * channels_out, "dy_t is not {samples} samples of wide rows");
+    assert_eq!(dweights_t.len(), channels * k * k * channels_out);
     let taps = (0..channels).flat_map(|c| (0..k).flat_map(move |ky| (0..k).map(move |kx| c * hp * wp + ky * wp + kx)));
-    GradientShapes { input_stride, columns, out_channels, taps: taps.collect() }
+    GradientShapes { input_stride, columns, taps: taps.collect() }
 }
 
 pub fn conv_wide_weight_gradient_scalar(
@@ -289,104 +294,59 @@ pub fn conv_wide_weight_gradient_scalar(
     hp: usize,
     wp: usize,
     k: usize,
-    dy: &[f32],
-    dweights: &mut [f32],
+    dy_t: &[f32],
+    channels_out: usize,
+    dweights_t: &mut [f32],
 ) {
-    let GradientShapes { input_stride, columns, out_channels, taps } =
-        gradient_shapes(input, samples, channels, hp, wp, k, dy, dweights);
-    for (o, dweights) in dweights.chunks_exact_mut(taps.len()).enumerate() {
-        for (dw, &offset) in dweights.iter_mut().zip(&taps) {
-            let mut acc = 0.0;
-            for s in 0..samples {
-                let (dy, x) = (&dy[(s * out_channels + o) * columns..][..columns], &input[s * input_stride + offset..]);
-                acc += dy.iter().zip(&x[..columns]).map(|(g, x)| g * x).sum::<f32>();
-            }
-            *dw += acc;
-        }
-    }
-}
-
-/// One step along the columns: `ROWS · TAPS` multiply-adds from `ROWS + TAPS` vector loads
-/// (`width` lanes of them, the rest zero, when `PARTIAL`).
-#[inline(always)]
-unsafe fn gradient_step<V: F32Vector, const ROWS: usize, const TAPS: usize, const PARTIAL: bool>(
-    acc: &mut [[V; TAPS]; ROWS],
-    x: &[*const f32; TAPS],
-    dy: &[*const f32; ROWS],
-    n: usize,
-    width: usize,
-) {
-    unsafe {
-        let load = |src: *const f32| if PARTIAL { V::load_partial(src, width, 0.0) } else { V::load(src) };
-        let mut xs = [V::zero(); TAPS];
-        for (xs, &x) in xs.iter_mut().zip(x) {
-            *xs = load(x.add(n));
-        }
-        for (acc, &dy) in acc.iter_mut().zip(dy) {
-            let g = load(dy.add(n));
-            for (acc, &x) in acc.iter_mut().zip(&xs) {
-                *acc = g.mul_add(x, *acc);
+    let GradientShapes { input_stride, columns, taps } =
+        gradient_shapes(input, samples, channels, hp, wp, k, dy_t, channels_out, dweights_t);
+    for (dw, &offset) in dweights_t.chunks_exact_mut(channels_out).zip(&taps) {
+        for s in 0..samples {
+            let x = &input[s * input_stride + offset..][..columns];
+            let dy = &dy_t[s * columns * channels_out..][..columns * channels_out];
+            for (&x, dy) in x.iter().zip(dy.chunks_exact(channels_out)) {
+                for (dw, &g) in dw.iter_mut().zip(dy) {
+                    *dw += g * x;
+                }
             }
         }
     }
 }
 
-/// `ROWS` output channels (their dy rows at `dy + r · columns` within each sample) by the `TAPS`
-/// tap offsets `taps`: one vector accumulator per pair, running along every sample's columns,
-/// summed across lanes once at the end into `dweights[r · ld + t]`.
+/// `TAPS` taps by two vectors of output channels (from `o0`): one accumulator per pair, over
+/// every column of every sample. Per column: two vector loads of `dy_t`, `TAPS` broadcasts of
+/// input values, `2 · TAPS` multiply-adds (the forward kernel's shape, with the roles turned).
 #[inline(always)]
-unsafe fn gradient_tile<V: F32Vector, const ROWS: usize, const TAPS: usize>(
+unsafe fn gradient_tile<V: F32Vector, const TAPS: usize>(
     shapes: &GradientShapes,
     input: *const f32,
     samples: usize,
     taps: &[usize],
-    dy: *const f32,
-    dweights: *mut f32,
+    dy_t: *const f32,
+    channels_out: usize,
+    dweights_t: *mut f32,
 ) {
     unsafe {
         let columns = shapes.columns;
-        let whole = columns - columns % V::LANES;
-        let mut acc = [[V::zero(); TAPS]; ROWS];
+        let mut acc = [[V::zero(); 2]; TAPS];
         for s in 0..samples {
             let input = input.add(s * shapes.input_stride);
-            let dy = dy.add(s * shapes.out_channels * columns);
+            let mut dy = dy_t.add(s * columns * channels_out);
             let x: [*const f32; TAPS] = std::array::from_fn(|t| input.add(taps[t]));
-            let dy: [*const f32; ROWS] = std::array::from_fn(|r| dy.add(r * columns));
-            let mut n = 0;
-            while n < whole {
-                gradient_step::<V, ROWS, TAPS, false>(&mut acc, &x, &dy, n, V::LANES);
-                n += V::LANES;
-            }
-            if n < columns {
-                gradient_step::<V, ROWS, TAPS, true>(&mut acc, &x, &dy, n, columns - n);
-            }
-        }
-        let ld = shapes.taps.len();
-        for (r, acc) in acc.iter().enumerate() {
-            for (t, acc) in acc.iter().enumerate() {
-                *dweights.add(r * ld + t) += acc.reduce_sum();
+            for n in 0..columns {
+                let (g0, g1) = (V::load(dy), V::load(dy.add(V::LANES)));
+                for (acc, &x) in acc.iter_mut().zip(&x) {
+                    let value = V::splat(*x.add(n));
+                    acc[0] = value.mul_add(g0, acc[0]);
+                    acc[1] = value.mul_add(g1, acc[1]);
+                }
+                dy = dy.add(channels_out);
             }
         }
-    }
-}
-
-/// Every tap of `ROWS` output channels: tiles of `TAPS` taps, then one tap at a time.
-#[inline(always)]
-unsafe fn gradient_rows<V: F32Vector, const ROWS: usize, const TAPS: usize>(
-    shapes: &GradientShapes,
-    input: *const f32,
-    samples: usize,
-    dy: *const f32,
-    dweights: *mut f32,
-) {
-    unsafe {
-        let mut groups = shapes.taps.chunks_exact(TAPS);
-        for (g, group) in (&mut groups).enumerate() {
-            gradient_tile::<V, ROWS, TAPS>(shapes, input, samples, group, dy, dweights.add(g * TAPS));
-        }
-        let done = shapes.taps.len() - groups.remainder().len();
-        for (t, tap) in groups.remainder().chunks(1).enumerate() {
-            gradient_tile::<V, ROWS, 1>(shapes, input, samples, tap, dy, dweights.add(done + t));
+        for (t, acc) in acc.iter().enumerate() {
+            let dst = dweights_t.add(t * channels_out);
+            V::load(dst).add(acc[0]).store(dst);
+            V::load(dst.add(V::LANES)).add(acc[1]).store(dst.add(V::LANES));
         }
     }
 }
@@ -399,32 +359,35 @@ unsafe fn conv_wide_weight_gradient_vector<V: F32Vector>(
     hp: usize,
     wp: usize,
     k: usize,
-    dy: &[f32],
-    dweights: &mut [f32],
+    dy_t: &[f32],
+    channels_out: usize,
+    dweights_t: &mut [f32],
 ) {
-    let shapes = gradient_shapes(input, samples, channels, hp, wp, k, dy, dweights);
-    // Rows × taps per tile: AVX-512 4 × 4 = 16 accumulators of 32 registers, AVX2 2 × 4 = 8 of 16.
-    const WIDE_ROWS: usize = 4;
-    const NARROW_ROWS: usize = 2;
-    let rows = if V::LANES >= 16 { WIDE_ROWS } else { NARROW_ROWS };
-    let (columns, patch) = (shapes.columns, shapes.taps.len());
+    let shapes = gradient_shapes(input, samples, channels, hp, wp, k, dy_t, channels_out, dweights_t);
+    // Taps per tile: AVX-512 8 × 2 = 16 accumulators of 32 registers, AVX2 4 × 2 = 8 of 16.
+    const WIDE_TAPS: usize = 8;
+    const NARROW_TAPS: usize = 4;
+    let tile_taps = if V::LANES >= 16 { WIDE_TAPS } else { NARROW_TAPS };
     // SAFETY: every tap reads input[s · stride + offset + n] for n < columns, inside sample s's
-    // slack (the length was checked); dy rows hold `columns` values per sample; the tiles write
-    // within dweights' rows.
+    // slack (the length was checked); each column of dy_t holds `channels_out` values, a whole
+    // number of two-vector stretches, and so does each row of dweights_t.
     unsafe {
-        let (input, dy, dweights) = (input.as_ptr(), dy.as_ptr(), dweights.as_mut_ptr());
-        let mut o = 0;
-        while o + rows <= shapes.out_channels {
-            let (dy, dw) = (dy.add(o * columns), dweights.add(o * patch));
-            if V::LANES >= 16 {
-                gradient_rows::<V, WIDE_ROWS, 4>(&shapes, input, samples, dy, dw);
-            } else {
-                gradient_rows::<V, NARROW_ROWS, 4>(&shapes, input, samples, dy, dw);
+        let (input, dy_t, dw) = (input.as_ptr(), dy_t.as_ptr(), dweights_t.as_mut_ptr());
+        for o in (0..channels_out).step_by(2 * V::LANES) {
+            let mut groups = shapes.taps.chunks_exact(tile_taps);
+            for (g, group) in (&mut groups).enumerate() {
+                let (dy, dw) = (dy_t.add(o), dw.add(g * tile_taps * channels_out + o));
+                if V::LANES >= 16 {
+                    gradient_tile::<V, WIDE_TAPS>(&shapes, input, samples, group, dy, channels_out, dw);
+                } else {
+                    gradient_tile::<V, NARROW_TAPS>(&shapes, input, samples, group, dy, channels_out, dw);
+                }
             }
-            o += rows;
-        }
-        for o in o..shapes.out_channels {
-            gradient_rows::<V, 1, 4>(&shapes, input, samples, dy.add(o * columns), dweights.add(o * patch));
+            let done = shapes.taps.len() - groups.remainder().len();
+            for (t, tap) in groups.remainder().chunks(1).enumerate() {
+                let (dy, dw) = (dy_t.add(o), dw.add((done + t) * channels_out + o));
+                gradient_tile::<V, 1>(&shapes, input, samples, tap, dy, channels_out, dw);
+            }
         }
     }
 }

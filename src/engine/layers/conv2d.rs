@@ -16,7 +16,7 @@ use super::{Layer, Mode, Param};
 use crate::engine::init::Init;
 use crate::engine::kernels::conv_direct::{conv1_backward_weights, conv1_forward};
 use crate::engine::kernels::conv_wide::{
-    self, conv_wide, conv_wide_weight_gradient, pack_panels, padded_rows, transposed_flipped,
+    self, GRADIENT_CHANNELS, conv_wide, conv_wide_weight_gradient, pack_panels, padded_rows, transposed_flipped,
 };
 use crate::engine::kernels::elementwise::{add_bias, add_bias_relu, relu_backward, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
@@ -268,28 +268,50 @@ impl Conv2d {
     }
 
     /// Adds this chunk's weight gradient into `dweight` with the wide-row kernel: the padded
-    /// inputs against `dY` (rows of `dy_matrix`) laid out in wide rows, all samples at once.
+    /// inputs against `dY` (rows of `dy_matrix`) laid out channels-last in wide rows, all samples
+    /// at once, into a transposed gradient that is added in at the end.
     fn weight_gradient_wide(&self, x: &[f32], dy_matrix: &[f32], ld: usize, dweight: &mut [f32]) {
         let g = &self.geometry;
         let (hp, wp) = (g.height + 2 * g.pad, g.width + 2 * g.pad);
-        let (oh, ow, pixels) = (g.out_height(), g.out_width(), g.out_pixels());
+        let (oh, ow, pixels, patch) = (g.out_height(), g.out_width(), g.out_pixels(), g.patch_len());
         let (samples, columns) = (x.len() / g.in_len(), oh * wp);
+        let channels_out = self.out_channels.next_multiple_of(GRADIENT_CHANNELS);
         let stride = conv_wide::input_len(g.channels, hp, wp, g.kernel);
         with_scratch(samples * stride, |padded| {
-            with_scratch(samples * self.out_channels * columns, |dy_wide| {
+            with_scratch(samples * columns * channels_out, |dy_t| {
                 for (x, padded) in x.chunks_exact(g.in_len()).zip(padded.chunks_exact_mut(stride)) {
                     pad_planes(x.chunks_exact(g.height * g.width), g.width, g.pad, hp, wp, padded);
                 }
-                dy_wide.fill(0.0); // the dropped columns
-                for (i, dy_sample) in dy_wide.chunks_exact_mut(self.out_channels * columns).enumerate() {
-                    for (o, wide_plane) in dy_sample.chunks_exact_mut(columns).enumerate() {
+                dy_t.fill(0.0); // the dropped columns and the padding channels
+                for (i, dy_t) in dy_t.chunks_exact_mut(columns * channels_out).enumerate() {
+                    for o in 0..self.out_channels {
                         let plane = &dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels];
-                        for (src, dst) in plane.chunks_exact(ow).zip(wide_plane.chunks_exact_mut(wp)) {
-                            copy_run(&mut dst[..ow], src);
+                        for (oy, row) in plane.chunks_exact(ow).enumerate() {
+                            for (ox, &v) in row.iter().enumerate() {
+                                dy_t[(oy * wp + ox) * channels_out + o] = v;
+                            }
                         }
                     }
                 }
-                conv_wide_weight_gradient(padded, samples, g.channels, hp, wp, g.kernel, dy_wide, dweight);
+                with_scratch(patch * channels_out, |dweight_t| {
+                    dweight_t.fill(0.0);
+                    conv_wide_weight_gradient(
+                        padded,
+                        samples,
+                        g.channels,
+                        hp,
+                        wp,
+                        g.kernel,
+                        dy_t,
+                        channels_out,
+                        dweight_t,
+                    );
+                    for (o, dweight) in dweight.chunks_exact_mut(patch).enumerate() {
+                        for (t, dw) in dweight.iter_mut().enumerate() {
+                            *dw += dweight_t[t * channels_out + o];
+                        }
+                    }
+                });
             })
         })
     }
