@@ -36,11 +36,17 @@ const PATCH_BYTES_PER_TASK: usize = 2 << 20;
 /// with 2 samples per task (278 KB) than with 8 (3 alternating rounds), while training slowed
 /// with them.
 const PATCH_BYTES_PER_EVAL_TASK: usize = 320 << 10;
-/// The wide-row kernel computes `wp / ow` times the useful columns, rounded up to whole
-/// 16-column vectors: 1.19 for `seed002`'s second convolution, 1.07 and 1.14 for `seed000`'s.
-/// Beyond this factor (`seed002`'s last convolution computes 16 columns for 9) im2col's GEMM
-/// over a chunk of samples wastes less.
-const MAX_WIDE_WASTE: f64 = 1.25;
+/// The wide-row kernels compute `wp / ow` times the useful columns, rounded up to whole 16-column
+/// vectors: 1.19 for `seed002`'s second convolution, 1.07 and 1.14 for `seed000`'s, 1.78 for
+/// `seed002`'s last (16 columns for its 3×3 outputs). Even at 1.78 they beat im2col + GEMM there
+/// (im2col copies 3-float runs): `seed002` inference b1000 1.09× (1.09, 1.05, 1.18) and
+/// training b64 1.09× (1.09, 0.96, 1.12) against a bound of 1.25 (alternating builds).
+const MAX_WIDE_WASTE: f64 = 2.0;
+/// The input gradient on wide rows convolves `dY` padded by k - 1 - pad; computed against useful
+/// columns that is 1.07 for `seed000`'s `same` convolutions but 1.72 for `seed002`'s unpadded
+/// second one, where `Wᵀ · dY` → col2im was faster (a 0.77× training step otherwise, measured
+/// with an earlier weight gradient).
+const MAX_FLIPPED_WASTE: f64 = 1.25;
 /// A training forward keeps the batch's patch matrices for the backward up to this size (10 MB
 /// for `seed002`'s second convolution at batch 64; `seed000` at batch 512 would need 460 MB and
 /// unfolds again instead).
@@ -142,12 +148,12 @@ impl Conv2d {
     /// Whether the input gradient takes the wide-row kernel too: it convolves `dY` padded by
     /// k - 1 - pad, which for a padding below (k - 1) / 2 multiplies many zeros (`seed002`'s
     /// unpadded second convolution would compute 208 wide columns per 121 useful multiply-adds'
-    /// worth), so the same waste bound decides.
+    /// worth); `MAX_FLIPPED_WASTE` decides.
     fn uses_wide_input_gradient(&self) -> bool {
         let g = &self.geometry;
         let border = g.kernel - 1 - g.pad;
         let computed = (g.height * (g.out_width() + 2 * border)).next_multiple_of(16);
-        self.uses_wide_kernel() && computed as f64 / g.out_pixels() as f64 <= MAX_WIDE_WASTE
+        self.uses_wide_kernel() && computed as f64 / g.out_pixels() as f64 <= MAX_FLIPPED_WASTE
     }
 
     fn out_len(&self) -> usize {
