@@ -47,6 +47,9 @@ const MAX_WIDE_WASTE: f64 = 2.0;
 /// second one, where `Wᵀ · dY` → col2im was faster (a 0.77× training step otherwise, measured
 /// with an earlier weight gradient).
 const MAX_FLIPPED_WASTE: f64 = 1.25;
+/// The input gradient by col2im multiplies `Wᵀ · dY` for this many bytes of patch gradients at
+/// a time (2 samples of `seed002`'s second convolution), so that col2im reads them from cache.
+const DCOLS_BYTES: usize = 320 << 10;
 /// A training forward keeps the batch's patch matrices for the backward up to this size (10 MB
 /// for `seed002`'s second convolution at batch 64; `seed000` at batch 512 would need 460 MB and
 /// unfolds again instead).
@@ -380,11 +383,18 @@ impl Conv2d {
                 (dx, _) => dx,
             };
             // dx = col2im(Wᵀ · dY), into `dcols` as scratch.
+            // A few samples at a time, so that `dcols` stays in cache from the GEMM to col2im.
+            let group = (DCOLS_BYTES / (patch * pixels * size_of::<f32>())).max(1);
             let input_gradient = |dcols: &mut [f32], dx: &mut [f32]| {
                 dx.fill(0.0);
-                sgemm(Op::T, Op::N, patch, ld, oc, 1.0, &self.weight.value, patch, dy_matrix, ld, 0.0, dcols, ld);
-                for (i, dx) in dx.chunks_exact_mut(g.in_len()).enumerate() {
-                    col2im(dcols, ld, i * pixels, g, dx);
+                for (j, dx) in dx.chunks_mut(group * g.in_len()).enumerate() {
+                    let columns = dx.len() / g.in_len() * pixels;
+                    let dy_group = &dy_matrix[j * group * pixels..];
+                    let w = &self.weight.value;
+                    sgemm(Op::T, Op::N, patch, columns, oc, 1.0, w, patch, dy_group, ld, 0.0, dcols, columns);
+                    for (i, dx) in dx.chunks_exact_mut(g.in_len()).enumerate() {
+                        col2im(dcols, columns, i * pixels, g, dx);
+                    }
                 }
             };
             if self.uses_wide_kernel() {
