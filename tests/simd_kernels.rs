@@ -620,8 +620,6 @@ const WIDE_CONVS: [(usize, usize, usize, usize, usize); 6] =
 fn conv_wide() {
     let mut worst = Worst::new("conv_wide", "relative to Σ|terms|");
     let mut rng = Rng::new(13);
-    let mut paths = vec![None];
-    paths.extend(SimdPath::supported().into_iter().map(Some));
     for (channels, hp, wp, k, out_channels) in WIDE_CONVS {
         let patch = channels * k * k;
         let weights = random(&mut rng, out_channels * patch, -0.5, 0.5);
@@ -631,16 +629,13 @@ fn conv_wide() {
         input[channels * hp * wp..].fill(f32::NAN);
         let (oh, columns) = (hp - k + 1, (hp - k + 1) * wp);
         let rows = conv_wide::padded_rows(out_channels);
-        for path in &paths {
+        // The scalar path runs the scalar twin.
+        for path in SimdPath::supported() {
             for offset in OFFSETS {
-                let name = path.map_or("scalar twin", |p| p.name());
-                let what = format!("{name} {channels}×{hp}×{wp} k {k} → {out_channels} offset {offset}");
+                let what = format!("{} {channels}×{hp}×{wp} k {k} → {out_channels} offset {offset}", path.name());
                 let in_slot = f32_slot(&input, offset);
                 let mut out = f32_slot(&vec![0.0; rows * columns], offset);
-                match path {
-                    None => conv_wide::conv_wide_scalar(in_slot.get(), channels, hp, wp, k, &panels, out.get_mut()),
-                    Some(p) => conv_wide::conv_wide_on(*p, in_slot.get(), channels, hp, wp, k, &panels, out.get_mut()),
-                }
+                conv_wide::conv_wide_on(path, in_slot.get(), channels, hp, wp, k, &panels, out.get_mut());
                 let out = out.checked(&what);
                 for row in 0..rows {
                     for (oy, ox) in (0..oh).flat_map(|oy| (0..wp - k + 1).map(move |ox| (oy, ox))) {
@@ -657,7 +652,7 @@ fn conv_wide() {
                             })
                             .collect();
                         let at = format!("out[{row}][{oy}][{ox}] {what}");
-                        check_sum(&mut worst, path.unwrap_or(SimdPath::Scalar), got, &terms, &at);
+                        check_sum(&mut worst, path, got, &terms, &at);
                     }
                 }
             }
@@ -693,8 +688,6 @@ fn conv_wide_transposed_flipped_weights_swap_channels_and_turn_the_kernel() {
 fn conv_wide_weight_gradient() {
     let mut worst = Worst::new("conv_wide_weight_gradient", "relative to Σ|terms|");
     let mut rng = Rng::new(14);
-    let mut paths = vec![None];
-    paths.extend(SimdPath::supported().into_iter().map(Some));
     for ((channels, hp, wp, k, out_channels), samples) in WIDE_CONVS.into_iter().zip([1, 3, 2, 1, 2, 3]) {
         let patch = channels * k * k;
         let (oh, ow, columns) = (hp - k + 1, wp - k + 1, (hp - k + 1) * wp);
@@ -712,38 +705,26 @@ fn conv_wide_weight_gradient() {
             }
         }
         let dw0 = random(&mut rng, patch * channels_out, -0.1, 0.1);
-        for path in &paths {
+        // The scalar path runs the scalar twin.
+        for path in SimdPath::supported() {
             for offset in OFFSETS {
-                let name = path.map_or("scalar twin", |p| p.name());
-                let what = format!("{name} {samples} × {channels}×{hp}×{wp} k {k} → {out_channels} offset {offset}");
+                let what =
+                    format!("{} {samples} × {channels}×{hp}×{wp} k {k} → {out_channels} offset {offset}", path.name());
                 let (in_slot, dy_slot) = (f32_slot(&input, offset), f32_slot(&dy_t, offset));
                 let mut dw = f32_slot(&dw0, offset);
-                let (x, g, c_out) = (in_slot.get(), dy_slot.get(), channels_out);
-                match path {
-                    None => conv_wide::conv_wide_weight_gradient_scalar(
-                        x,
-                        samples,
-                        channels,
-                        hp,
-                        wp,
-                        k,
-                        g,
-                        c_out,
-                        dw.get_mut(),
-                    ),
-                    Some(p) => conv_wide::conv_wide_weight_gradient_on(
-                        *p,
-                        x,
-                        samples,
-                        channels,
-                        hp,
-                        wp,
-                        k,
-                        g,
-                        c_out,
-                        dw.get_mut(),
-                    ),
-                }
+                let (x, g) = (in_slot.get(), dy_slot.get());
+                conv_wide::conv_wide_weight_gradient_on(
+                    path,
+                    x,
+                    samples,
+                    channels,
+                    hp,
+                    wp,
+                    k,
+                    g,
+                    channels_out,
+                    dw.get_mut(),
+                );
                 let dw = dw.checked(&what);
                 for o in 0..channels_out {
                     for t in 0..patch {
@@ -757,7 +738,7 @@ fn conv_wide_weight_gradient() {
                             .collect();
                         terms.push(dw0[t * channels_out + o] as f64);
                         let at = format!("dw_t[{t}][{o}] {what}");
-                        check_sum(&mut worst, path.unwrap_or(SimdPath::Scalar), dw[t * channels_out + o], &terms, &at);
+                        check_sum(&mut worst, path, dw[t * channels_out + o], &terms, &at);
                     }
                 }
             }

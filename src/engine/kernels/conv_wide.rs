@@ -131,21 +131,34 @@ pub fn conv_wide_scalar(
     }
 }
 
-/// One tile: `ROWS` output rows (their weights for tap t at `weights[t · PANEL_ROWS ..]`) by
-/// `VECTORS` vectors of columns, accumulated in registers over every tap, then stored (`columns` of them,
-/// the last vector masked).
-#[inline(always)]
-unsafe fn tile<V: F32Vector, const ROWS: usize, const VECTORS: usize>(
+/// Where a tile reads: the padded input at the tile's first column, and the planes' geometry.
+#[derive(Clone, Copy)]
+struct TileSource {
     input: *const f32,
     channels: usize,
     plane: usize,
     wp: usize,
     k: usize,
-    weights: *const f32,
+}
+
+/// Where a tile writes: its first output, the output rows' stride and how many columns to store.
+#[derive(Clone, Copy)]
+struct TileTarget {
     out: *mut f32,
-    ld_out: usize,
+    ld: usize,
     columns: usize,
+}
+
+/// One tile: `ROWS` output rows (their weights for tap t at `weights[t · PANEL_ROWS ..]`) by
+/// `VECTORS` vectors of columns, accumulated in registers over every tap, then stored (the
+/// target's `columns` of them, the last vector masked).
+#[inline(always)]
+unsafe fn tile<V: F32Vector, const ROWS: usize, const VECTORS: usize>(
+    source: TileSource,
+    weights: *const f32,
+    target: TileTarget,
 ) {
+    let TileSource { input, channels, plane, wp, k } = source;
     unsafe {
         let mut acc = [[V::zero(); VECTORS]; ROWS];
         let mut w = weights;
@@ -168,13 +181,13 @@ unsafe fn tile<V: F32Vector, const ROWS: usize, const VECTORS: usize>(
             }
         }
         for (r, acc) in acc.iter().enumerate() {
-            let dst = out.add(r * ld_out);
+            let dst = target.out.add(r * target.ld);
             for (v, acc) in acc.iter().enumerate() {
                 let start = v * V::LANES;
-                if columns >= start + V::LANES {
+                if target.columns >= start + V::LANES {
                     acc.store(dst.add(start));
-                } else if columns > start {
-                    acc.store_partial(dst.add(start), columns - start);
+                } else if target.columns > start {
+                    acc.store_partial(dst.add(start), target.columns - start);
                 }
             }
         }
@@ -184,23 +197,14 @@ unsafe fn tile<V: F32Vector, const ROWS: usize, const VECTORS: usize>(
 /// One panel's tile of `VECTORS` vectors of columns: 8 rows at once on AVX-512 (16 or 8
 /// accumulators of 32 registers), two tiles of 4 rows on AVX2 (16 registers).
 #[inline(always)]
-unsafe fn panel_tile<V: F32Vector, const VECTORS: usize>(
-    input: *const f32,
-    channels: usize,
-    plane: usize,
-    wp: usize,
-    k: usize,
-    weights: *const f32,
-    out: *mut f32,
-    ld_out: usize,
-    columns: usize,
-) {
+unsafe fn panel_tile<V: F32Vector, const VECTORS: usize>(source: TileSource, weights: *const f32, target: TileTarget) {
     unsafe {
         if V::LANES >= 16 {
-            tile::<V, 8, VECTORS>(input, channels, plane, wp, k, weights, out, ld_out, columns);
+            tile::<V, 8, VECTORS>(source, weights, target);
         } else {
-            tile::<V, 4, VECTORS>(input, channels, plane, wp, k, weights, out, ld_out, columns);
-            tile::<V, 4, VECTORS>(input, channels, plane, wp, k, weights.add(4), out.add(4 * ld_out), ld_out, columns);
+            tile::<V, 4, VECTORS>(source, weights, target);
+            let lower = TileTarget { out: target.out.add(4 * target.ld), ..target };
+            tile::<V, 4, VECTORS>(source, weights.add(4), lower);
         }
     }
 }
@@ -225,14 +229,15 @@ unsafe fn conv_wide_vector<V: F32Vector>(
             let out = out.as_mut_ptr().add(panel * PANEL_ROWS * columns);
             let mut n = 0;
             while n < columns {
-                let (src, dst, left) = (input.as_ptr().add(n), out.add(n), columns - n);
-                let plane = hp * wp;
-                if left > V::LANES {
-                    panel_tile::<V, 2>(src, channels, plane, wp, k, weights, dst, columns, left.min(2 * V::LANES));
+                let source = TileSource { input: input.as_ptr().add(n), channels, plane: hp * wp, wp, k };
+                let target = TileTarget { out: out.add(n), ld: columns, columns: columns - n };
+                if target.columns > V::LANES {
+                    let target = TileTarget { columns: target.columns.min(2 * V::LANES), ..target };
+                    panel_tile::<V, 2>(source, weights, target);
                     n += 2 * V::LANES;
                 } else {
                     // A last stretch of one vector or less: a narrower tile wastes less.
-                    panel_tile::<V, 1>(src, channels, plane, wp, k, weights, dst, columns, left);
+                    panel_tile::<V, 1>(source, weights, target);
                     n += V::LANES;
                 }
             }
