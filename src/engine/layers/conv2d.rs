@@ -292,12 +292,16 @@ impl Conv2d {
                     pad_planes(x.chunks_exact(g.height * g.width), g.width, g.pad, hp, wp, padded);
                 }
                 dy_t.fill(0.0); // the dropped columns and the padding channels
+                // Transposed a block of channels at a time: each pass writes whole 64-byte runs
+                // of a column and reads that many rows of `dy_matrix` in step.
+                const BLOCK: usize = 16;
                 for (i, dy_t) in dy_t.chunks_exact_mut(columns * channels_out).enumerate() {
-                    for o in 0..self.out_channels {
-                        let plane = &dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels];
-                        for (oy, row) in plane.chunks_exact(ow).enumerate() {
-                            for (ox, &v) in row.iter().enumerate() {
-                                dy_t[(oy * wp + ox) * channels_out + o] = v;
+                    for o0 in (0..self.out_channels).step_by(BLOCK) {
+                        let block = o0..(o0 + BLOCK).min(self.out_channels);
+                        for p in 0..pixels {
+                            let column = &mut dy_t[((p / ow) * wp + p % ow) * channels_out..][block.clone()];
+                            for (o, v) in block.clone().zip(column) {
+                                *v = dy_matrix[o * ld + i * pixels + p];
                             }
                         }
                     }
@@ -436,13 +440,19 @@ fn pad_planes<'a>(
     wp: usize,
     out: &mut [f32],
 ) {
-    out.fill(0.0);
+    let mut written = 0;
     for (plane, padded) in planes.zip(out.chunks_exact_mut(hp * wp)) {
+        // Zero only the border: the top rows, each row's edges, the bottom rows.
+        padded[..pad * wp + pad].fill(0.0);
         for (y, row) in plane.chunks_exact(width).enumerate() {
             let start = (y + pad) * wp + pad;
             copy_run(&mut padded[start..start + width], row);
+            let next = if y + 1 < plane.len() / width { start + wp } else { hp * wp };
+            padded[start + width..next].fill(0.0);
         }
+        written += hp * wp;
     }
+    out[written..].fill(0.0);
 }
 
 impl Layer for Conv2d {
