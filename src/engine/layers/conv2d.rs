@@ -44,8 +44,9 @@ const PATCH_BYTES_PER_EVAL_TASK: usize = 320 << 10;
 const MAX_WIDE_WASTE: f64 = 2.0;
 /// The input gradient on wide rows convolves `dY` padded by k - 1 - pad; computed against useful
 /// columns that is 1.07 for `seed000`'s `same` convolutions but 1.72 for `seed002`'s unpadded
-/// second one, where `Wᵀ · dY` → col2im was faster (a 0.77× training step otherwise, measured
-/// with an earlier weight gradient).
+/// second one, where `Wᵀ · dY` → col2im did as well or a little better (`seed002` b64 training
+/// 1.01× against 0.99× with the flipped gradient, each against the same earlier build; and col2im
+/// has since been made cache-friendly).
 const MAX_FLIPPED_WASTE: f64 = 1.25;
 /// The input gradient by col2im multiplies `Wᵀ · dY` for this many bytes of patch gradients at
 /// a time (2 samples of `seed002`'s second convolution), so that col2im reads them from cache.
