@@ -368,6 +368,22 @@ fn sgd_update() {
     }
 }
 
+/// Plain SGD on every path, and bit for bit the same weights as `sgd_update` with momentum 0.
+#[test]
+fn sgd_plain_update() {
+    let sgd = update::SgdStep { lr: 0.05, momentum: 0.0, weight_decay: 5e-4, nesterov: false };
+    check_optimizer("sgd_plain_update", 10, |path, _, w, g, _, _| update::sgd_plain_update_on(path, w, g, sgd));
+    let mut rng = Rng::new(12);
+    let w0 = random(&mut rng, 1000, -1.0, 1.0);
+    let (mut plain, mut with_velocity, mut velocity) = (w0.clone(), w0, vec![0.0; 1000]);
+    for _ in 0..3 {
+        let g = random(&mut rng, 1000, -0.5, 0.5);
+        update::sgd_plain_update_scalar(&mut plain, &g, sgd);
+        update::sgd_update_scalar(&mut with_velocity, &g, &mut velocity, sgd);
+    }
+    assert_eq!(plain, with_velocity, "plain SGD against sgd_update with momentum 0");
+}
+
 #[test]
 fn adam_update() {
     for decoupled in [false, true] {

@@ -1,7 +1,7 @@
 //! Optimizers (SGD with momentum or Nesterov, Adam, AdamW) and learning-rate schedules.
 //! The per-element work is in `kernels::update`; this file holds the state and the bookkeeping.
 
-use crate::engine::kernels::update::{AdamStep, SgdStep, adam_update, sgd_update};
+use crate::engine::kernels::update::{AdamStep, SgdStep, adam_update, sgd_plain_update, sgd_update};
 use crate::engine::layers::Param;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -72,7 +72,11 @@ impl Optimizer {
             match (self.kind, state) {
                 (OptimizerKind::Sgd { momentum, nesterov }, [velocity]) => {
                     let step = SgdStep { lr, momentum, weight_decay, nesterov };
-                    sgd_update(&mut param.value, &param.grad, velocity, step);
+                    if momentum == 0.0 {
+                        sgd_plain_update(&mut param.value, &param.grad, step);
+                    } else {
+                        sgd_update(&mut param.value, &param.grad, velocity, step);
+                    }
                 }
                 (OptimizerKind::Adam { beta1, beta2, eps } | OptimizerKind::AdamW { beta1, beta2, eps }, [m, v]) => {
                     let step = AdamStep {

@@ -10,6 +10,10 @@ simd_kernel! {
     pub fn sgd_update / sgd_update_on(w: &mut [f32], g: &[f32], velocity: &mut [f32], step: SgdStep) -> ()
         = sgd_update_scalar, sgd_update_vector;
 
+    /// Without momentum (PyTorch keeps no velocity then): `w -= lr · (g + wd·w)`.
+    pub fn sgd_plain_update / sgd_plain_update_on(w: &mut [f32], g: &[f32], step: SgdStep) -> ()
+        = sgd_plain_update_scalar, sgd_plain_update_vector;
+
     /// `m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; w -= lr · (m/c1) / (√(v/c2) + ε)`, with weight
     /// decay either in `g` (Adam) or as `w -= lr·wd·w` (AdamW).
     pub fn adam_update / adam_update_on(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], step: AdamStep) -> ()
@@ -74,6 +78,40 @@ unsafe fn sgd_update_vector<V: F32Vector>(w: &mut [f32], g: &[f32], velocity: &m
             );
             w_new.store_partial(pw.add(i), rest);
             v_new.store_partial(pv.add(i), rest);
+        }
+    }
+}
+
+/// Plain SGD reads and writes half the memory of [`sgd_update`] (no velocity), and gives the same
+/// weights as it does with momentum 0, where `v = 0·v + g` is `g`.
+pub fn sgd_plain_update_scalar(w: &mut [f32], g: &[f32], step: SgdStep) {
+    assert_eq!(w.len(), g.len());
+    for (w, &g) in w.iter_mut().zip(g) {
+        *w -= step.lr * (g + step.weight_decay * *w);
+    }
+}
+
+#[inline(always)]
+unsafe fn sgd_plain_lanes<V: F32Vector>(w: V, g: V, step: SgdStep) -> V {
+    unsafe { w.sub(V::splat(step.lr).mul(g.add(V::splat(step.weight_decay).mul(w)))) }
+}
+
+#[inline(always)]
+unsafe fn sgd_plain_update_vector<V: F32Vector>(w: &mut [f32], g: &[f32], step: SgdStep) {
+    assert_eq!(w.len(), g.len());
+    let n = w.len();
+    let (pw, pg) = (w.as_mut_ptr(), g.as_ptr());
+    unsafe {
+        let mut i = 0;
+        while i + V::LANES <= n {
+            sgd_plain_lanes(V::load(pw.add(i)), V::load(pg.add(i)), step).store(pw.add(i));
+            i += V::LANES;
+        }
+        if i < n {
+            let rest = n - i;
+            let w_new =
+                sgd_plain_lanes(V::load_partial(pw.add(i), rest, 0.0), V::load_partial(pg.add(i), rest, 0.0), step);
+            w_new.store_partial(pw.add(i), rest);
         }
     }
 }

@@ -241,6 +241,9 @@ impl Sequential {
     /// Back-propagates dL/dlogits through the last training forward, accumulating gradients.
     pub fn backward(&mut self, dlogits: Tensor) {
         assert_eq!(self.activations.len(), self.layers.len() + 1, "backward needs a training forward first");
+        // dx is wanted only while some layer further back has parameters to learn: `mlp003`'s
+        // first dense layer, behind a flatten, computed a 784-wide dx that nothing read.
+        let first_learning = self.layers.iter().position(|l| !l.params().is_empty()).unwrap_or(0);
         let mut dy = dlogits;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
             if self.fused[i] {
@@ -248,7 +251,7 @@ impl Sequential {
             }
             let x = &self.activations[real_activation(&self.fused, i)];
             let y = &self.activations[real_activation(&self.fused, i + 1)];
-            let dx = layer.backward(x, y, &dy, i > 0);
+            let dx = layer.backward(x, y, &dy, i > first_learning);
             std::mem::replace(&mut dy, dx.unwrap_or_else(|| Tensor::from_vec(&[0], Vec::new()))).recycle();
             if dy.is_empty() {
                 break;
