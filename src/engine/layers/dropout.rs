@@ -1,12 +1,18 @@
 //! Inverted dropout. x, y same shape. Train: y = x·m with m = 0 (probability p) or 1/(1-p), so
-//! evaluation is the identity. The mask comes from the layer's own seeded stream, drawn in a
-//! fixed order, so it does not depend on the thread count.
+//! evaluation is the identity. The mask comes from the layer's own seeded stream: one draw per
+//! forward seeds a stream for each fixed-size chunk of the mask, and the chunks are filled in
+//! parallel, so the mask depends on the seed and the tensor's size, never on the thread count.
 
 use super::{Layer, Mode};
 use crate::engine::kernels::elementwise::multiply;
 use crate::engine::parallel::map2_par;
 use crate::engine::rng::Rng;
 use crate::engine::tensor::Tensor;
+use rayon::prelude::*;
+
+/// Mask elements drawn from one chunk's stream. Drawn serially, `seed000`'s masks (4.9 million
+/// elements a batch of 512) kept one thread busy while the other waited, 2.7% of a step's profile.
+const MASK_CHUNK: usize = 1 << 15;
 
 pub struct Dropout {
     shape: Vec<usize>,
@@ -45,11 +51,15 @@ impl Layer for Dropout {
         if !(self.frozen && self.mask.len() == x.len()) {
             let keep = 1.0 / (1.0 - self.rate);
             let rate = self.rate;
-            let rng = &mut self.rng;
-            // Drawn in order on one thread (the stream must not depend on the thread count),
-            // into the last mask's buffer.
-            self.mask.clear();
-            self.mask.extend((0..x.len()).map(|_| if rng.next_f32() < rate { 0.0 } else { keep }));
+            let seed = self.rng.next_u64();
+            // Into the last mask's buffer.
+            self.mask.resize(x.len(), 0.0);
+            self.mask.par_chunks_mut(MASK_CHUNK).enumerate().for_each(|(chunk, mask)| {
+                let mut rng = Rng::new(seed ^ (chunk as u64).wrapping_mul(0xA076_1D64_78BD_642F));
+                for m in mask {
+                    *m = if rng.next_f32() < rate { 0.0 } else { keep };
+                }
+            });
         }
         map2_par(&x.shape, &x.data, &self.mask, multiply)
     }
