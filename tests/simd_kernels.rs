@@ -762,3 +762,33 @@ fn conv_wide_weight_gradient() {
     }
     worst.report();
 }
+
+/// col2im by rows of dx, on every path: bit for bit what `col2im` adds into a zeroed dx, for
+/// unpadded and padded geometries, rows narrower and wider than a vector, planes shorter than a
+/// vector, at several column offsets of a wider patch-gradient matrix, never writing outside dx.
+#[test]
+fn col2im_rows() {
+    use fashion_cnn::engine::kernels::im2col::{ConvGeometry, col2im, col2im_rows_on};
+    let mut worst = Worst::new("col2im_rows", "(exact)");
+    let mut rng = Rng::new(21);
+    let geometries =
+        [(3, 13, 13, 3, 0), (4, 5, 5, 3, 0), (2, 3, 3, 3, 1), (2, 7, 20, 3, 1), (1, 9, 33, 5, 2), (2, 4, 17, 1, 0)];
+    for (channels, height, width, kernel, pad) in geometries {
+        let g = ConvGeometry { channels, height, width, kernel, stride: 1, pad };
+        let pixels = g.out_pixels();
+        for (col0, ld) in [(0, pixels), (pixels, 3 * pixels + 5)] {
+            let cols = random(&mut rng, g.patch_len() * ld, -1.0, 1.0);
+            let mut want = vec![0.0; g.in_len()];
+            col2im(&cols, ld, col0, &g, &mut want);
+            for path in SimdPath::supported() {
+                for offset in OFFSETS {
+                    let mut dx = f32_slot(&random(&mut rng, g.in_len(), 5.0, 6.0), offset);
+                    col2im_rows_on(path, &cols, ld, col0, g, dx.get_mut());
+                    let what = format!("{g:?} col0 {col0} ld {ld} offset {offset} on {}", path.name());
+                    worst.exact(path, &dx.checked(&what), &want, &what);
+                }
+            }
+        }
+    }
+    worst.report();
+}

@@ -19,6 +19,9 @@ pub trait F32Vector: Copy {
     unsafe fn load_partial(src: *const f32, n: usize, fill: f32) -> Self;
     /// Stores the first `n < LANES` lanes.
     unsafe fn store_partial(self, dst: *mut f32, n: usize);
+    /// Loads lanes `first..end` (`first < end <= LANES`) from `src + lane`, zero in the others,
+    /// whose addresses are never read: `src` itself may lie before the buffer.
+    unsafe fn load_lanes(src: *const f32, first: usize, end: usize) -> Self;
 
     unsafe fn add(self, other: Self) -> Self;
     unsafe fn sub(self, other: Self) -> Self;
@@ -142,6 +145,10 @@ mod x86 {
         #[inline(always)]
         unsafe fn store_partial(self, dst: *mut f32, n: usize) {
             unsafe { _mm256_maskstore_ps(dst, Self::lane_mask(n), self.0) }
+        }
+        #[inline(always)]
+        unsafe fn load_lanes(src: *const f32, first: usize, end: usize) -> Self {
+            unsafe { Avx2(_mm256_maskload_ps(src, _mm256_andnot_si256(Self::lane_mask(first), Self::lane_mask(end)))) }
         }
         #[inline(always)]
         unsafe fn add(self, other: Self) -> Self {
@@ -321,6 +328,13 @@ mod x86 {
             unsafe {
                 let mask: __mmask16 = ((1u32 << n) - 1) as u16;
                 _mm512_mask_storeu_ps(dst, mask, self.0)
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_lanes(src: *const f32, first: usize, end: usize) -> Self {
+            unsafe {
+                let mask: __mmask16 = (((1u32 << end) - 1) & !((1u32 << first) - 1)) as u16;
+                Avx512(_mm512_maskz_loadu_ps(mask, src))
             }
         }
         #[inline(always)]

@@ -20,7 +20,7 @@ use crate::engine::kernels::conv_wide::{
 };
 use crate::engine::kernels::elementwise::{add_bias, add_bias_relu, relu_backward, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
-use crate::engine::kernels::im2col::{ConvGeometry, col2im, copy_run, im2col};
+use crate::engine::kernels::im2col::{ConvGeometry, col2im, col2im_rows, copy_run, im2col};
 use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch};
 
 /// Aim for at least this many GEMM columns (samples × output pixels) per task.
@@ -391,14 +391,18 @@ impl Conv2d {
             // A few samples at a time, so that `dcols` stays in cache from the GEMM to col2im.
             let group = (DCOLS_BYTES / (patch * pixels * size_of::<f32>())).max(1);
             let input_gradient = |dcols: &mut [f32], dx: &mut [f32]| {
-                dx.fill(0.0);
                 for (j, dx) in dx.chunks_mut(group * g.in_len()).enumerate() {
                     let columns = dx.len() / g.in_len() * pixels;
                     let dy_group = &dy_matrix[j * group * pixels..];
                     let w = &self.weight.value;
                     sgemm(Op::T, Op::N, patch, columns, oc, 1.0, w, patch, dy_group, ld, 0.0, dcols, columns);
                     for (i, dx) in dx.chunks_exact_mut(g.in_len()).enumerate() {
-                        col2im(dcols, columns, i * pixels, g, dx);
+                        if g.stride == 1 {
+                            col2im_rows(dcols, columns, i * pixels, *g, dx);
+                        } else {
+                            dx.fill(0.0);
+                            col2im(dcols, columns, i * pixels, g, dx);
+                        }
                     }
                 }
             };
