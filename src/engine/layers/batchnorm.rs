@@ -35,6 +35,8 @@ pub struct BatchNorm {
     last_mode: Mode,
     /// Applies the ReLU that follows it (fused by the model).
     relu: bool,
+    /// ... and its mask on `dy` by the layer after (see [`Layer::skip_relu_mask`]).
+    relu_masked_after: bool,
 }
 
 impl BatchNorm {
@@ -54,6 +56,7 @@ impl BatchNorm {
             inv_std: Vec::new(),
             last_mode: Mode::Eval,
             relu: false,
+            relu_masked_after: false,
         }
     }
 
@@ -180,7 +183,7 @@ impl Layer for BatchNorm {
 
     /// With a fused ReLU, `y` is the ReLU's output and `dy` its gradient.
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
-        if !self.relu {
+        if !self.relu || self.relu_masked_after {
             return self.backward_normalisation(x, dy, want_dx);
         }
         let masked = map2_par(&dy.shape, &y.data, &dy.data, relu_backward);
@@ -192,6 +195,10 @@ impl Layer for BatchNorm {
     fn fuse_relu(&mut self) -> bool {
         self.relu = true;
         true
+    }
+
+    fn skip_relu_mask(&mut self) {
+        self.relu_masked_after = true;
     }
 
     fn params(&self) -> Vec<&Param> {

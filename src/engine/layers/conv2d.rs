@@ -76,6 +76,8 @@ pub struct Conv2d {
     bias: Param,
     /// The ReLU after this layer is applied here (see [`Layer::fuse_relu`]).
     relu: bool,
+    /// ... and its mask on `dy` by the layer after (see [`Layer::skip_relu_mask`]).
+    relu_masked_after: bool,
     /// The last training forward's patch matrices, chunk after chunk, and its batch size.
     patches: Vec<f32>,
     patches_batch: Option<usize>,
@@ -109,6 +111,7 @@ impl Conv2d {
             weight: Param::new("weight", &[out_channels, geometry.channels, kernel, kernel], weight, true),
             bias: Param::new("bias", &[out_channels], vec![0.0; out_channels], false),
             relu: false,
+            relu_masked_after: false,
             patches: Vec::new(),
             patches_batch: None,
         }
@@ -351,7 +354,7 @@ impl Conv2d {
             let samples = x.chunks_exact(g.in_len()).zip(y.chunks_exact(self.out_len()));
             for ((x, y), dy) in samples.zip(dy.chunks_exact(self.out_len())) {
                 self.padded_plane(x, |plane, h, w| {
-                    if self.relu {
+                    if self.relu && !self.relu_masked_after {
                         with_scratch(dy.len(), |masked| {
                             relu_backward(y, dy, masked);
                             conv1_backward_weights(plane, h, w, masked, g.kernel, &mut dweight, &mut dbias)
@@ -370,7 +373,7 @@ impl Conv2d {
             for (i, (dy, y)) in dy.chunks_exact(self.out_len()).zip(y.chunks_exact(self.out_len())).enumerate() {
                 for (o, (dy, y)) in dy.chunks_exact(pixels).zip(y.chunks_exact(pixels)).enumerate() {
                     let row = &mut dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels];
-                    if self.relu {
+                    if self.relu && !self.relu_masked_after {
                         relu_backward(y, dy, row);
                     } else {
                         row.copy_from_slice(dy);
@@ -559,6 +562,10 @@ impl Layer for Conv2d {
     fn fuse_relu(&mut self) -> bool {
         self.relu = true;
         true
+    }
+
+    fn skip_relu_mask(&mut self) {
+        self.relu_masked_after = true;
     }
 
     fn params(&self) -> Vec<&Param> {

@@ -2,8 +2,9 @@
 //! for each output, the index in its input plane of the value that won the window.
 
 use super::{Layer, Mode};
+use crate::engine::kernels::elementwise::relu_backward;
 use crate::engine::kernels::pool::{maxpool_backward, maxpool_forward};
-use crate::engine::parallel::SAMPLES_PER_TASK;
+use crate::engine::parallel::{SAMPLES_PER_TASK, with_scratch};
 use crate::engine::tensor::Tensor;
 use rayon::prelude::*;
 
@@ -12,11 +13,20 @@ pub struct MaxPool2d {
     kernel: usize,
     stride: usize,
     argmax: Vec<u32>,
+    /// The input is a fused ReLU's output: dx is masked by `x > 0` here, as `dy` masked by
+    /// `y > 0`, since a window's maximum is the input value its gradient goes to.
+    mask_relu: bool,
 }
 
 impl MaxPool2d {
     pub fn new(in_shape: &[usize], kernel: usize, stride: usize) -> MaxPool2d {
-        MaxPool2d { in_shape: [in_shape[0], in_shape[1], in_shape[2]], kernel, stride, argmax: Vec::new() }
+        MaxPool2d {
+            in_shape: [in_shape[0], in_shape[1], in_shape[2]],
+            kernel,
+            stride,
+            argmax: Vec::new(),
+            mask_relu: false,
+        }
     }
 
     fn out_hw(&self) -> (usize, usize) {
@@ -65,7 +75,7 @@ impl Layer for MaxPool2d {
         y
     }
 
-    fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, _want_dx: bool) -> Option<Tensor> {
+    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, _want_dx: bool) -> Option<Tensor> {
         let [channels, h, w] = self.in_shape;
         let (oh, ow) = self.out_hw();
         let (in_plane, out_plane) = (h * w, oh * ow);
@@ -73,18 +83,34 @@ impl Layer for MaxPool2d {
         let mut dx = Tensor::for_overwrite(&x.shape);
         let (kernel, stride) = (self.kernel, self.stride);
         let task = SAMPLES_PER_TASK * channels;
+        let mask_relu = self.mask_relu;
         dx.data
             .par_chunks_mut(task * in_plane)
             .zip(self.argmax.par_chunks(task * out_plane))
-            .zip(dy.data.par_chunks(task * out_plane))
-            .for_each(|((dx, argmax), dy)| {
+            .zip(dy.data.par_chunks(task * out_plane).zip(y.data.par_chunks(task * out_plane)))
+            .for_each(|((dx, argmax), (dy, y))| {
                 dx.fill(0.0);
-                for ((dx, argmax), dy) in
-                    dx.chunks_exact_mut(in_plane).zip(argmax.chunks_exact(out_plane)).zip(dy.chunks_exact(out_plane))
-                {
-                    maxpool_backward(dy, argmax, h, w, kernel, stride, dx);
-                }
+                with_scratch(if mask_relu { dy.len() } else { 0 }, |masked| {
+                    let dy = if mask_relu {
+                        relu_backward(y, dy, masked);
+                        &*masked
+                    } else {
+                        dy
+                    };
+                    for ((dx, argmax), dy) in dx
+                        .chunks_exact_mut(in_plane)
+                        .zip(argmax.chunks_exact(out_plane))
+                        .zip(dy.chunks_exact(out_plane))
+                    {
+                        maxpool_backward(dy, argmax, h, w, kernel, stride, dx);
+                    }
+                })
             });
         Some(dx)
+    }
+
+    fn mask_input_gradient_by_relu(&mut self) -> bool {
+        self.mask_relu = true;
+        true
     }
 }

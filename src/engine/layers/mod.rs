@@ -104,6 +104,17 @@ pub trait Layer: Send {
         false
     }
 
+    /// Asks the layer, whose input is the output of a ReLU fused into the layer before, to mask
+    /// the dx it returns by that ReLU (`x > 0`) itself. Returns whether it will; the model then
+    /// tells the layer before to [`skip_relu_mask`](Layer::skip_relu_mask).
+    fn mask_input_gradient_by_relu(&mut self) -> bool {
+        false
+    }
+
+    /// Tells a layer that applies a fused ReLU that the `dy` its backward receives is already
+    /// masked by it (see [`mask_input_gradient_by_relu`](Layer::mask_input_gradient_by_relu)).
+    fn skip_relu_mask(&mut self) {}
+
     /// For gradient checks: reuse the last dropout mask instead of drawing a new one.
     fn freeze_randomness(&mut self, _frozen: bool) {}
 

@@ -152,6 +152,13 @@ impl Sequential {
         for i in 1..layers.len() {
             fused[i] = layers[i].kind() == "ReLU" && !fused[i - 1] && layers[i - 1].fuse_relu();
         }
+        // A max-pool after a fused ReLU masks its own dy, a quarter of the activation's size, and
+        // so spares the ReLU's owner a mask over the whole activation.
+        for i in 2..layers.len() {
+            if fused[i - 1] && layers[i].mask_input_gradient_by_relu() {
+                layers[i - 2].skip_relu_mask();
+            }
+        }
         Ok(Sequential {
             name: name.to_string(),
             input_shape: input_shape.to_vec(),
