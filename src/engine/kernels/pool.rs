@@ -4,7 +4,6 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::vector::F32Vector;
-use std::mem::MaybeUninit;
 
 simd_kernel! {
     /// `y` (OH×OW) holds the max of each `k×k` window moved by `stride`; `argmax` its index in the
@@ -13,10 +12,11 @@ simd_kernel! {
         x: &[f32], h: usize, w: usize, k: usize, stride: usize, y: &mut [f32], argmax: &mut [u32]
     ) -> () = maxpool_forward_scalar, maxpool_forward_vector;
 
-    /// `dx[argmax[i]] += dy[i]`: each output's gradient goes to the input that won its window.
-    /// `dx` is the h×w plane (zeroed by the caller), `dy` and `argmax` the OH×OW outputs of
+    /// Writes the h×w plane `dx`: each input the sum of the gradients `dy[i]` of the outputs it
+    /// won (`argmax[i]`), 0 where it won none. `dy` and `argmax` are the OH×OW outputs of
     /// `maxpool_forward` with the same geometry, which the 2×2 stride-2 vector path relies on: it
-    /// only looks for each window's winner inside that window.
+    /// only looks for each window's winner inside that window, and stores whole windows instead of
+    /// clearing the plane and adding into it.
     pub fn maxpool_backward / maxpool_backward_on(
         dy: &[f32], argmax: &[u32], h: usize, w: usize, k: usize, stride: usize, dx: &mut [f32]
     ) -> () = maxpool_backward_scalar, maxpool_backward_vector;
@@ -154,25 +154,25 @@ pub fn maxpool_backward_scalar(
     dx: &mut [f32],
 ) {
     check_backward_lengths(dy, argmax, h, w, k, stride, dx);
+    dx.fill(0.0);
     for (&g, &index) in dy.iter().zip(argmax) {
         dx[index as usize] += g;
     }
 }
 
-/// `dst[offset..offset + LANES] += v`.
+/// Stores a row's tail of `count` gradients at `plane + at`, whole where the plane of `len` has
+/// room: its extra lanes hold zeros and land on inputs written after it (the top row's tail on
+/// the bottom row, stored next; the bottom row's on the next row pair). Masked stores are slow on
+/// Zen 4: done for every tail, they took over half of the kernel's time.
 #[inline(always)]
-unsafe fn add_whole<V: F32Vector>(dst: *mut f32, offset: usize, v: V) {
+unsafe fn store_tail<V: F32Vector>(plane: *mut f32, len: usize, at: usize, count: usize, v: V) {
     unsafe {
-        let dst = dst.add(offset);
-        V::load(dst).add(v).store(dst);
+        if at + V::LANES <= len {
+            v.store(plane.add(at));
+        } else {
+            v.store_partial(plane.add(at), count);
+        }
     }
-}
-
-/// `dst[..count] += v[..count]` for `0 < count < LANES`, by masked moves that touch nothing past
-/// `dst + count`.
-#[inline(always)]
-unsafe fn add_partial<V: F32Vector>(dst: *mut f32, count: usize, v: V) {
-    unsafe { V::load_partial(dst, count, 0.0).add(v).store_partial(dst, count) }
 }
 
 /// `g` where `offset` equals `target`, 0 elsewhere.
@@ -196,21 +196,14 @@ unsafe fn window_gradients<V: F32Vector>(g: V, winner: V::Index, corners: V::Ind
     }
 }
 
-/// Rows whose partial vectors `maxpool_backward_vector` keeps aside (2 KB with AVX-512).
-const TAIL_BLOCK: usize = 16;
-
 /// The 2×2, stride-2 case, vectorised along output columns like the forward pass. The windows
 /// don't overlap, so each input receives at most one gradient: the winner's offset in its window
 /// (0, 1, w or w + 1) routes `dy` to one of the four candidates (top/bottom row, even/odd column),
-/// the others get 0, and the even and odd columns are interleaved back and added into the two
-/// input rows. Adding 0 leaves a value unchanged, so this matches the scalar loop bit for bit
-/// (up to the sign of a zero). Odd sides leave the last column or row untouched, as the scalar
-/// loop does. Other windows fall back to the scalar loop.
-///
-/// Each input row ends in at most one partial vector, added by masked moves. Those are kept aside
-/// and added once a block of rows has had its whole vectors added: a load overlapping the full
-/// width of a recent masked store (the next input row starts inside it) waits for that store,
-/// and done in place this ran at half the scalar loop's speed on Zen 5.
+/// the others get 0, and the even and odd columns are interleaved back and stored into the two
+/// input rows, so the plane needs no clearing first (`memset` was 3.5% of a `seed002` profile).
+/// This matches the scalar loop bit for bit up to the sign of a zero (the scalar loop adds a
+/// negative zero to 0). An odd side's last column or row, in no window, is set to 0. Other
+/// windows fall back to the scalar loop.
 #[inline(always)]
 unsafe fn maxpool_backward_vector<V: F32Vector>(
     dy: &[f32],
@@ -241,56 +234,54 @@ unsafe fn maxpool_backward_vector<V: F32Vector>(
         // wrap exactly as the forward pass's `as u32` truncates).
         let (chunk_step, row_step) = (V::index_splat(2 * V::LANES as u32), V::index_splat((2 * w) as u32));
         let mut row_corners = V::index_ramp(0, 2);
-        // Not zeroed (a memset per call): every row of a block writes its tails before they are
-        // read, since `tail_count > 0` means every row has a partial chunk.
-        let mut tails = [MaybeUninit::<[V; 2]>::uninit(); TAIL_BLOCK];
-        // The current row pair of `dx` and output row of `dy` and `argmax`.
-        let mut top = dx.as_mut_ptr();
-        let (mut dy_row, mut argmax_row) = (dy.as_ptr(), argmax.as_ptr());
-        let mut rows_left = oh;
-        while rows_left > 0 {
-            let rows = rows_left.min(TAIL_BLOCK);
-            let block_top = top;
-            for tail in &mut tails[..rows] {
-                let bottom = top.add(w);
-                let mut corners = row_corners;
-                let mut ox = 0;
-                while ox < whole {
-                    let (g, winner) = (V::load(dy_row.add(ox)), V::index_load(argmax_row.add(ox)));
-                    let [top_lo, top_hi, bottom_lo, bottom_hi] = window_gradients(g, winner, corners, &targets);
-                    add_whole(top, 2 * ox, top_lo);
-                    add_whole(top, 2 * ox + V::LANES, top_hi);
-                    add_whole(bottom, 2 * ox, bottom_lo);
-                    add_whole(bottom, 2 * ox + V::LANES, bottom_hi);
-                    corners = V::index_add(corners, chunk_step);
-                    ox += V::LANES;
+        let (plane, plane_len) = (dx.as_mut_ptr(), dx.len());
+        for oy in 0..oh {
+            let (top_at, bottom_at) = (2 * oy * w, (2 * oy + 1) * w);
+            let (dy_row, argmax_row) = (dy.as_ptr().add(oy * ow), argmax.as_ptr().add(oy * ow));
+            let tails = if partial > 0 {
+                let corners = V::index_add(row_corners, V::index_splat((2 * whole) as u32));
+                let g = V::load_partial(dy_row.add(whole), partial, 0.0);
+                let winner = V::index_load_partial(argmax_row.add(whole), partial);
+                let [top_lo, top_hi, bottom_lo, bottom_hi] = window_gradients(g, winner, corners, &targets);
+                let (top_tail, bottom_tail) =
+                    if 2 * partial >= V::LANES { (top_hi, bottom_hi) } else { (top_lo, bottom_lo) };
+                if tail_count > 0 {
+                    store_tail(plane, plane_len, top_at + tail_col, tail_count, top_tail);
                 }
-                if partial > 0 {
-                    let g = V::load_partial(dy_row.add(whole), partial, 0.0);
-                    let winner = V::index_load_partial(argmax_row.add(whole), partial);
-                    let [top_lo, top_hi, bottom_lo, bottom_hi] = window_gradients(g, winner, corners, &targets);
-                    if 2 * partial >= V::LANES {
-                        add_whole(top, 2 * whole, top_lo);
-                        add_whole(bottom, 2 * whole, bottom_lo);
-                        tail.write([top_hi, bottom_hi]);
-                    } else {
-                        tail.write([top_lo, bottom_lo]);
-                    }
-                }
-                // At most one past the end of each slice.
-                top = top.add(2 * w);
-                (dy_row, argmax_row) = (dy_row.add(ow), argmax_row.add(ow));
-                row_corners = V::index_add(row_corners, row_step);
+                Some((top_lo, bottom_lo, bottom_tail))
+            } else {
+                None
+            };
+            let (top, bottom) = (plane.add(top_at), plane.add(bottom_at));
+            let mut corners = row_corners;
+            let mut ox = 0;
+            while ox < whole {
+                let (g, winner) = (V::load(dy_row.add(ox)), V::index_load(argmax_row.add(ox)));
+                let [top_lo, top_hi, bottom_lo, bottom_hi] = window_gradients(g, winner, corners, &targets);
+                top_lo.store(top.add(2 * ox));
+                top_hi.store(top.add(2 * ox + V::LANES));
+                bottom_lo.store(bottom.add(2 * ox));
+                bottom_hi.store(bottom.add(2 * ox + V::LANES));
+                corners = V::index_add(corners, chunk_step);
+                ox += V::LANES;
             }
-            if tail_count > 0 {
-                for (r, tail) in tails[..rows].iter().enumerate() {
-                    let [top_tail, bottom_tail] = tail.assume_init();
-                    let top = block_top.add(2 * r * w + tail_col);
-                    add_partial(top, tail_count, top_tail);
-                    add_partial(top.add(w), tail_count, bottom_tail);
+            if let Some((top_lo, bottom_lo, bottom_tail)) = tails {
+                if 2 * partial >= V::LANES {
+                    top_lo.store(top.add(2 * whole));
+                    bottom_lo.store(bottom.add(2 * whole));
+                }
+                if tail_count > 0 {
+                    store_tail(plane, plane_len, bottom_at + tail_col, tail_count, bottom_tail);
                 }
             }
-            rows_left -= rows;
+            if w % 2 == 1 {
+                *top.add(w - 1) = 0.0;
+                *bottom.add(w - 1) = 0.0;
+            }
+            row_corners = V::index_add(row_corners, row_step);
         }
+    }
+    if h % 2 == 1 {
+        dx[(h - 1) * w..].fill(0.0);
     }
 }

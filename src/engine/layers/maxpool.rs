@@ -79,7 +79,7 @@ impl Layer for MaxPool2d {
         let [channels, h, w] = self.in_shape;
         let (oh, ow) = self.out_hw();
         let (in_plane, out_plane) = (h * w, oh * ow);
-        // Zeroed per task below, in parallel and while the chunk is about to be written anyway.
+        // Written in full by the kernel.
         let mut dx = Tensor::for_overwrite(&x.shape);
         let (kernel, stride) = (self.kernel, self.stride);
         let task = SAMPLES_PER_TASK * channels;
@@ -89,7 +89,6 @@ impl Layer for MaxPool2d {
             .zip(self.argmax.par_chunks(task * out_plane))
             .zip(dy.data.par_chunks(task * out_plane).zip(y.data.par_chunks(task * out_plane)))
             .for_each(|((dx, argmax), (dy, y))| {
-                dx.fill(0.0);
                 with_scratch(if mask_relu { dy.len() } else { 0 }, |masked| {
                     let dy = if mask_relu {
                         relu_backward(y, dy, masked);
