@@ -203,6 +203,72 @@ unsafe fn conv1_tap_dot<V: F32Vector>(shifted: *const f32, w: usize, dy_plane: &
     }
 }
 
+/// The first `n ≤ LANES` values at `src`, zeros after them.
+#[inline(always)]
+unsafe fn load_upto<V: F32Vector>(src: *const f32, n: usize) -> V {
+    unsafe { if n == V::LANES { V::load(src) } else { V::load_partial(src, n, 0.0) } }
+}
+
+/// Output channels whose 3×3 weight gradients are summed together: each input vector is loaded
+/// once for all of them. Two with AVX-512 (20 accumulators of its 32 registers), one with AVX2
+/// (its 16 registers).
+const fn channels_together(lanes: usize) -> usize {
+    if lanes >= 16 { 2 } else { 1 }
+}
+
+/// The 3×3 case: every (channel, tap) sum in a register of its own across the whole plane, so a
+/// row chunk of `dy` is loaded once for its 9 taps (not once per tap) and a shifted input chunk
+/// once for `channels_together` channels: 11 loads per channel and row chunk instead of 36.
+#[inline(always)]
+unsafe fn conv1_backward_weights_3x3<V: F32Vector>(
+    plane: &[f32],
+    w: usize,
+    oh: usize,
+    ow: usize,
+    dy: &[f32],
+    dweights: &mut [f32],
+    dbias: &mut [f32],
+) {
+    const TAPS: usize = 9;
+    let together = channels_together(V::LANES);
+    let out_channels = dbias.len();
+    let mut o = 0;
+    // SAFETY: the caller checked plane (h × w), dy (OC × oh × ow) and dweights (OC × 9); tap
+    // (ky, kx) of output column x reads plane[(y + ky)·w + x + kx], inside the plane.
+    unsafe {
+        while o < out_channels {
+            let channels = together.min(out_channels - o);
+            let mut sums = [[V::zero(); TAPS]; 2];
+            let mut bias_sums = [V::zero(); 2];
+            for y in 0..oh {
+                let mut x = 0;
+                while x < ow {
+                    let n = (ow - x).min(V::LANES);
+                    let mut g = [V::zero(); 2];
+                    for c in 0..channels {
+                        g[c] = load_upto(dy.as_ptr().add((o + c) * oh * ow + y * ow + x), n);
+                        bias_sums[c] = bias_sums[c].add(g[c]);
+                    }
+                    for tap in 0..TAPS {
+                        let input = load_upto::<V>(plane.as_ptr().add((y + tap / 3) * w + x + tap % 3), n);
+                        for c in 0..channels {
+                            sums[c][tap] = g[c].mul_add(input, sums[c][tap]);
+                        }
+                    }
+                    x += n;
+                }
+            }
+            for c in 0..channels {
+                dbias[o + c] += bias_sums[c].reduce_sum();
+                for tap in 0..TAPS {
+                    dweights[(o + c) * TAPS + tap] += sums[c][tap].reduce_sum();
+                }
+            }
+            o += channels;
+        }
+    }
+}
+
 #[inline(always)]
 unsafe fn conv1_backward_weights_vector<V: F32Vector>(
     plane: &[f32],
@@ -218,6 +284,10 @@ unsafe fn conv1_backward_weights_vector<V: F32Vector>(
     assert_eq!(plane.len(), h * w);
     assert_eq!(dy.len(), out_channels * oh * ow);
     assert_eq!(dweights.len(), out_channels * k * k);
+    if k == 3 {
+        // SAFETY: the lengths are checked above.
+        return unsafe { conv1_backward_weights_3x3::<V>(plane, w, oh, ow, dy, dweights, dbias) };
+    }
     for (o, dy_plane) in dy.chunks_exact(oh * ow).enumerate() {
         // SAFETY: the tap (ky, kx) reads plane rows ky..ky + oh, columns kx..kx + ow.
         unsafe {
