@@ -249,6 +249,8 @@ unsafe fn conv1_backward_weights_3x3<V: F32Vector>(
                         g[c] = load_upto(dy.as_ptr().add((o + c) * oh * ow + y * ow + x), n);
                         bias_sums[c] = bias_sums[c].add(g[c]);
                     }
+                    // The tap picks both the input's shift and the sum, in every channel.
+                    #[allow(clippy::needless_range_loop)]
                     for tap in 0..TAPS {
                         let input = load_upto::<V>(plane.as_ptr().add((y + tap / 3) * w + x + tap % 3), n);
                         for c in 0..channels {
