@@ -56,18 +56,33 @@ pub fn conv1_forward_scalar(
     }
 }
 
-/// One output row's stretch of `n ≤ LANES` columns (whole vector or masked), accumulated in a
-/// register over the k×k taps. Each tap is a multiply then an add in the scalar twin's order
-/// (no FMA), so every path gives the same bits.
+/// Output rows computed together. Each output is a chain of k² dependent adds (the scalar twin's
+/// order, for the same bits); a chain at a time waited on the adds' latency, four interleaved keep
+/// the adder busy.
+const CONV1_ROWS: usize = 4;
+
+/// The stretch of `n ≤ LANES` columns (whole vector or masked) of `rows` output rows, each
+/// accumulated in a register over the k×k taps. Each tap is a multiply then an add in the scalar
+/// twin's order (no FMA), so every path gives the same bits.
 #[inline(always)]
-unsafe fn conv1_row_chunk<V: F32Vector>(rows: *const f32, w: usize, taps: &[V], k: usize, bias: V, n: usize) -> V {
+unsafe fn conv1_rows_chunk<V: F32Vector, const ROWS: usize>(
+    src: *const f32,
+    w: usize,
+    taps: &[V],
+    k: usize,
+    bias: V,
+    n: usize,
+) -> [V; ROWS] {
     unsafe {
-        let mut acc = bias;
+        let mut acc = [bias; ROWS];
         for ky in 0..k {
             for kx in 0..k {
-                let src = rows.add(ky * w + kx);
-                let input = if n == V::LANES { V::load(src) } else { V::load_partial(src, n, 0.0) };
-                acc = acc.add(taps[ky * k + kx].mul(input));
+                let tap = taps[ky * k + kx];
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let at = src.add((r + ky) * w + kx);
+                    let input = if n == V::LANES { V::load(at) } else { V::load_partial(at, n, 0.0) };
+                    *acc = acc.add(tap.mul(input));
+                }
             }
         }
         acc
@@ -92,19 +107,27 @@ unsafe fn conv1_plane<V: F32Vector>(
     // SAFETY: rows y..y + k of the plane hold columns x..x + n + k - 1 for every chunk.
     unsafe {
         let bias = V::splat(bias);
-        let activate = |v: V| if relu { v.max(V::zero()) } else { v };
-        for y in 0..oh {
-            let (rows, dst) = (plane.as_ptr().add(y * w), out_plane.as_mut_ptr().add(y * ow));
+        let mut y = 0;
+        while y < oh {
+            let (src, dst) = (plane.as_ptr().add(y * w), out_plane.as_mut_ptr().add(y * ow));
             let mut x = 0;
-            while x + V::LANES <= ow {
-                activate(conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, V::LANES)).store(dst.add(x));
-                x += V::LANES;
-            }
-            if x < ow {
+            while x < ow {
                 // ow = 26 for 28×28 with k = 3: one whole vector and a masked one of 10 on AVX-512.
-                let rest = ow - x;
-                activate(conv1_row_chunk::<V>(rows.add(x), w, taps, k, bias, rest)).store_partial(dst.add(x), rest);
+                let n = (ow - x).min(V::LANES);
+                let store = |r: usize, chunk: V| {
+                    let chunk = if relu { chunk.max(V::zero()) } else { chunk };
+                    let at = dst.add(r * ow + x);
+                    if n == V::LANES { chunk.store(at) } else { chunk.store_partial(at, n) }
+                };
+                if y + CONV1_ROWS <= oh {
+                    let chunks = conv1_rows_chunk::<V, CONV1_ROWS>(src.add(x), w, taps, k, bias, n);
+                    chunks.into_iter().enumerate().for_each(|(r, chunk)| store(r, chunk));
+                } else {
+                    store(0, conv1_rows_chunk::<V, 1>(src.add(x), w, taps, k, bias, n)[0]);
+                }
+                x += n;
             }
+            y += if y + CONV1_ROWS <= oh { CONV1_ROWS } else { 1 };
         }
     }
 }
