@@ -495,6 +495,30 @@ const POOL_BACKWARDS: [(usize, usize, usize, usize); 13] = [
 /// The argmax comes from `maxpool_forward_scalar` on random, few-level, constant (every window
 /// ties) and mostly -inf planes; dx starts zeroed (as the layer gives it) or holding values, which
 /// must only be added to.
+/// Max-pooling values alone, on every path: bit for bit the `y` of the forward with argmax.
+#[test]
+fn maxpool_values() {
+    let mut worst = Worst::new("maxpool_values", "(exact)");
+    let mut rng = Rng::new(14);
+    for path in SimdPath::supported() {
+        for (h, w, k, stride) in POOL_BACKWARDS {
+            let (oh, ow) = ((h - k) / stride + 1, (w - k) / stride + 1);
+            for kind in 0..4 {
+                for offset in OFFSETS {
+                    let what = format!("{} {h}×{w} k {k} stride {stride} kind {kind} offset {offset}", path.name());
+                    let x = pool_plane(&mut rng, h * w, kind);
+                    let (mut want, mut argmax) = (vec![0.0; oh * ow], vec![0u32; oh * ow]);
+                    pool::maxpool_forward_scalar(&x, h, w, k, stride, &mut want, &mut argmax);
+                    let (x_slot, mut y) = (f32_slot(&x, offset), f32_slot(&vec![0.0; oh * ow], offset));
+                    pool::maxpool_values_on(path, x_slot.get(), h, w, k, stride, y.get_mut());
+                    worst.exact(path, &y.checked(&what), &want, &what);
+                }
+            }
+        }
+    }
+    worst.report();
+}
+
 #[test]
 fn maxpool_backward() {
     let mut worst = Worst::new("maxpool_backward", "(exact)");

@@ -12,6 +12,12 @@ simd_kernel! {
         x: &[f32], h: usize, w: usize, k: usize, stride: usize, y: &mut [f32], argmax: &mut [u32]
     ) -> () = maxpool_forward_scalar, maxpool_forward_vector;
 
+    /// The `y` of [`maxpool_forward`] without the `argmax` (inference, where no backward
+    /// follows): the same values, bit for bit, with a third of the vector work.
+    pub fn maxpool_values / maxpool_values_on(
+        x: &[f32], h: usize, w: usize, k: usize, stride: usize, y: &mut [f32]
+    ) -> () = maxpool_values_scalar, maxpool_values_vector;
+
     /// Writes the h×w plane `dx`: each input the sum of the gradients `dy[i]` of the outputs it
     /// won (`argmax[i]`), 0 where it won none. `dy` and `argmax` are the OH×OW outputs of
     /// `maxpool_forward` with the same geometry, which the 2×2 stride-2 vector path relies on: it
@@ -50,6 +56,66 @@ pub fn maxpool_forward_scalar(
             }
             y[oy * ow + ox] = x[best_index];
             argmax[oy * ow + ox] = best_index as u32;
+        }
+    }
+}
+
+pub fn maxpool_values_scalar(x: &[f32], h: usize, w: usize, k: usize, stride: usize, y: &mut [f32]) {
+    let (oh, ow) = ((h - k) / stride + 1, (w - k) / stride + 1);
+    assert_eq!(x.len(), h * w);
+    assert_eq!(y.len(), oh * ow);
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let corner = (oy * stride) * w + ox * stride;
+            let mut best = x[corner];
+            for ky in 0..k {
+                for kx in 0..k {
+                    let value = x[corner + ky * w + kx];
+                    if value > best {
+                        best = value;
+                    }
+                }
+            }
+            y[oy * ow + ox] = best;
+        }
+    }
+}
+
+/// The 2×2, stride-2 case like [`maxpool_forward_vector`], keeping only the values: each
+/// candidate replaces the best only if strictly greater, as in the scalar loop.
+#[inline(always)]
+unsafe fn maxpool_values_vector<V: F32Vector>(x: &[f32], h: usize, w: usize, k: usize, stride: usize, y: &mut [f32]) {
+    if k != 2 || stride != 2 {
+        return maxpool_values_scalar(x, h, w, k, stride, y);
+    }
+    let (oh, ow) = (h / 2, w / 2);
+    assert_eq!(x.len(), h * w);
+    assert_eq!(y.len(), oh * ow);
+    unsafe {
+        for oy in 0..oh {
+            let top = x.as_ptr().add(2 * oy * w);
+            let bottom = top.add(w);
+            let y_row = y.as_mut_ptr().add(oy * ow);
+            let mut ox = 0;
+            while ox < ow {
+                let count = (ow - ox).min(V::LANES);
+                let (col, inputs) = (2 * ox, 2 * count);
+                let rest = inputs.saturating_sub(V::LANES);
+                let (top_even, top_odd) =
+                    V::deinterleave(load_upto::<V>(top, col, inputs), load_upto::<V>(top, col + V::LANES, rest));
+                let (bottom_even, bottom_odd) =
+                    V::deinterleave(load_upto::<V>(bottom, col, inputs), load_upto::<V>(bottom, col + V::LANES, rest));
+                let mut best = top_even;
+                for candidate in [top_odd, bottom_even, bottom_odd] {
+                    best = candidate.select_gt(best, candidate, best);
+                }
+                if count == V::LANES {
+                    best.store(y_row.add(ox));
+                } else {
+                    best.store_partial(y_row.add(ox), count);
+                }
+                ox += count;
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{Layer, Mode};
 use crate::engine::kernels::elementwise::relu_backward;
-use crate::engine::kernels::pool::{maxpool_backward, maxpool_forward};
+use crate::engine::kernels::pool::{maxpool_backward, maxpool_forward, maxpool_values};
 use crate::engine::parallel::{SAMPLES_PER_TASK, with_scratch};
 use crate::engine::tensor::Tensor;
 use rayon::prelude::*;
@@ -53,14 +53,24 @@ impl Layer for MaxPool2d {
         vec![self.in_shape[0], oh, ow]
     }
 
-    fn forward(&mut self, x: &Tensor, _mode: Mode) -> Tensor {
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
         let [channels, h, w] = self.in_shape;
         let (oh, ow) = self.out_hw();
         let (in_plane, out_plane) = (h * w, oh * ow);
         let mut y = Tensor::for_overwrite(&[x.batch(), channels, oh, ow]);
-        self.argmax.resize(y.len(), 0);
         let (kernel, stride) = (self.kernel, self.stride);
         let task = SAMPLES_PER_TASK * channels;
+        if mode == Mode::Eval {
+            // No backward follows an evaluation: the winners' places are not needed.
+            self.argmax.clear();
+            y.data.par_chunks_mut(task * out_plane).zip(x.data.par_chunks(task * in_plane)).for_each(|(y, x)| {
+                for (y, x) in y.chunks_exact_mut(out_plane).zip(x.chunks_exact(in_plane)) {
+                    maxpool_values(x, h, w, kernel, stride, y);
+                }
+            });
+            return y;
+        }
+        self.argmax.resize(y.len(), 0);
         y.data
             .par_chunks_mut(task * out_plane)
             .zip(self.argmax.par_chunks_mut(task * out_plane))
