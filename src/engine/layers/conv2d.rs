@@ -234,11 +234,22 @@ impl Conv2d {
         let g = &self.geometry;
         let (hp, wp) = (g.height + 2 * g.pad, g.width + 2 * g.pad);
         let (oh, ow) = (g.out_height(), g.out_width());
-        with_scratch(conv_wide::input_len(g.channels, hp, wp, g.kernel), |padded| {
+        let input_len = conv_wide::input_len(g.channels, hp, wp, g.kernel);
+        with_scratch(input_len, |padded| {
             with_scratch(padded_rows(self.out_channels) * oh * wp, |wide| {
-                for (x, y) in x.chunks_exact(g.in_len()).zip(y.chunks_exact_mut(self.out_len())) {
-                    pad_planes(x.chunks_exact(g.height * g.width), g.width, g.pad, hp, wp, padded);
-                    conv_wide(padded, g.channels, hp, wp, g.kernel, panels, wide);
+                for (i, y) in y.chunks_exact_mut(self.out_len()).enumerate() {
+                    let first = i * g.in_len();
+                    // Unpadded planes are read where they are, the kernel's slack being the next
+                    // sample's values (they reach only dropped columns); the last sample of the
+                    // chunk, with nothing after it, is copied.
+                    let input = if g.pad == 0 && first + input_len <= x.len() {
+                        &x[first..first + input_len]
+                    } else {
+                        let planes = x[first..first + g.in_len()].chunks_exact(g.height * g.width);
+                        pad_planes(planes, g.width, g.pad, hp, wp, padded);
+                        &*padded
+                    };
+                    conv_wide(input, g.channels, hp, wp, g.kernel, panels, wide);
                     // Drop each wide row's last k - 1 columns, adding the bias (and the ReLU).
                     let planes = wide.chunks_exact(oh * wp).zip(y.chunks_exact_mut(oh * ow));
                     for ((wide_plane, y_plane), &bias) in planes.zip(&self.bias.value) {
