@@ -814,3 +814,47 @@ fn col2im_rows() {
     }
     worst.report();
 }
+
+/// dY to wide columns on every path: bit for bit the scalar twin's moves, for channel counts
+/// and pixel counts below, at and past whole vector blocks, leaving every other cell alone.
+#[test]
+fn wide_columns() {
+    let mut worst = Worst::new("wide_columns", "(exact)");
+    let mut rng = Rng::new(16);
+    // (channels, output height, output width, wide width)
+    let shapes: [(usize, usize, usize, usize); 5] =
+        [(64, 11, 11, 13), (32, 28, 28, 30), (64, 3, 3, 5), (20, 14, 14, 16), (5, 2, 9, 11)];
+    for (channels, oh, ow, wp) in shapes {
+        let pixels = oh * ow;
+        let (src_ld, dst_ld) = (pixels + 7, channels.next_multiple_of(32));
+        let src = random(&mut rng, channels * src_ld, -1.0, 1.0);
+        let dst0 = random(&mut rng, oh * wp * dst_ld, 5.0, 6.0);
+        let mut want = dst0.clone();
+        conv_wide::wide_columns_scalar(&src, src_ld, channels, pixels, ow, wp, &mut want, dst_ld);
+        for path in SimdPath::supported() {
+            for offset in OFFSETS {
+                let what = format!("{} {channels} channels {oh}×{ow} in {wp} offset {offset}", path.name());
+                let (src_slot, mut dst) = (f32_slot(&src, offset), f32_slot(&dst0, offset));
+                conv_wide::wide_columns_on(
+                    path,
+                    src_slot.get(),
+                    src_ld,
+                    channels,
+                    pixels,
+                    ow,
+                    wp,
+                    dst.get_mut(),
+                    dst_ld,
+                );
+                worst.exact(path, &dst.checked(&what), &want, &what);
+            }
+        }
+        // The scalar twin against the definition.
+        for p in 0..pixels {
+            for o in 0..channels {
+                assert_eq!(want[(p / ow * wp + p % ow) * dst_ld + o], src[o * src_ld + p]);
+            }
+        }
+    }
+    worst.report();
+}

@@ -396,3 +396,108 @@ unsafe fn conv_wide_weight_gradient_vector<V: F32Vector>(
         }
     }
 }
+
+simd_kernel! {
+    /// One sample's `dy` laid out for [`conv_wide_weight_gradient`]: `dst[n·dst_ld + o] =
+    /// src[o·src_ld + p]` for channels `o < channels` and pixels `p < pixels` of an `ow`-wide
+    /// output, pixel p = (y, x) going to wide column n = y·wp + x. Other cells of `dst` are left
+    /// as they are.
+    pub fn wide_columns / wide_columns_on(
+        src: &[f32], src_ld: usize, channels: usize, pixels: usize, ow: usize, wp: usize, dst: &mut [f32], dst_ld: usize
+    ) -> () = wide_columns_scalar, wide_columns_vector;
+}
+
+/// The wide column of output pixel `p`.
+fn wide_column(p: usize, ow: usize, wp: usize) -> usize {
+    p / ow * wp + p % ow
+}
+
+fn check_wide_columns(
+    src: &[f32],
+    src_ld: usize,
+    channels: usize,
+    pixels: usize,
+    ow: usize,
+    wp: usize,
+    dst: &[f32],
+    dst_ld: usize,
+) {
+    assert!(ow >= 1 && ow <= wp && channels <= dst_ld && pixels <= src_ld);
+    if channels > 0 && pixels > 0 {
+        assert!(src.len() >= (channels - 1) * src_ld + pixels, "dy too short");
+        assert!(dst.len() >= wide_column(pixels - 1, ow, wp) * dst_ld + channels, "wide columns too short");
+    }
+}
+
+pub fn wide_columns_scalar(
+    src: &[f32],
+    src_ld: usize,
+    channels: usize,
+    pixels: usize,
+    ow: usize,
+    wp: usize,
+    dst: &mut [f32],
+    dst_ld: usize,
+) {
+    check_wide_columns(src, src_ld, channels, pixels, ow, wp, dst, dst_ld);
+    for p in 0..pixels {
+        let column = wide_column(p, ow, wp) * dst_ld;
+        for o in 0..channels {
+            dst[column + o] = src[o * src_ld + p];
+        }
+    }
+}
+
+/// Blocks of `LANES` channels × `LANES` pixels are transposed in registers: `log2 LANES` rounds
+/// of interleaving row j with row j + LANES/2 turn the channels' rows into the pixels' columns
+/// (2 permutes per pair of rows and round: 64 for a 16 × 16 block, against 256 scalar moves).
+/// The remaining pixels and channels go one at a time.
+#[inline(always)]
+unsafe fn wide_columns_vector<V: F32Vector>(
+    src: &[f32],
+    src_ld: usize,
+    channels: usize,
+    pixels: usize,
+    ow: usize,
+    wp: usize,
+    dst: &mut [f32],
+    dst_ld: usize,
+) {
+    check_wide_columns(src, src_ld, channels, pixels, ow, wp, dst, dst_ld);
+    let lanes = V::LANES;
+    let (block_channels, block_pixels) = (channels - channels % lanes, pixels - pixels % lanes);
+    unsafe {
+        for o0 in (0..block_channels).step_by(lanes) {
+            for p0 in (0..block_pixels).step_by(lanes) {
+                let mut rows = [V::zero(); 16];
+                for (r, row) in rows.iter_mut().enumerate().take(lanes) {
+                    *row = V::load(src.as_ptr().add((o0 + r) * src_ld + p0));
+                }
+                let mut half = lanes / 2;
+                while half > 0 {
+                    let mut next = [V::zero(); 16];
+                    for j in 0..lanes / 2 {
+                        (next[2 * j], next[2 * j + 1]) = V::interleave(rows[j], rows[j + lanes / 2]);
+                    }
+                    rows = next;
+                    half /= 2;
+                }
+                for (p, row) in rows.iter().enumerate().take(lanes) {
+                    row.store(dst.as_mut_ptr().add(wide_column(p0 + p, ow, wp) * dst_ld + o0));
+                }
+            }
+            for p in block_pixels..pixels {
+                let column = wide_column(p, ow, wp) * dst_ld;
+                for o in o0..o0 + lanes {
+                    dst[column + o] = src[o * src_ld + p];
+                }
+            }
+        }
+        for p in 0..pixels {
+            let column = wide_column(p, ow, wp) * dst_ld;
+            for o in block_channels..channels {
+                dst[column + o] = src[o * src_ld + p];
+            }
+        }
+    }
+}

@@ -17,6 +17,7 @@ use crate::engine::init::Init;
 use crate::engine::kernels::conv_direct::{conv1_backward_weights, conv1_forward};
 use crate::engine::kernels::conv_wide::{
     self, GRADIENT_CHANNELS, conv_wide, conv_wide_weight_gradient, pack_panels, padded_rows, transposed_flipped,
+    wide_columns,
 };
 use crate::engine::kernels::elementwise::{add_bias, add_bias_relu, relu_backward, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
@@ -307,19 +308,9 @@ impl Conv2d {
                     pad_planes(x.chunks_exact(g.height * g.width), g.width, g.pad, hp, wp, padded);
                 }
                 dy_t.fill(0.0); // the dropped columns and the padding channels
-                // Transposed a block of channels at a time: each pass writes whole 64-byte runs
-                // of a column and reads that many rows of `dy_matrix` in step.
-                const BLOCK: usize = 16;
                 for (i, dy_t) in dy_t.chunks_exact_mut(columns * channels_out).enumerate() {
-                    for o0 in (0..self.out_channels).step_by(BLOCK) {
-                        let block = o0..(o0 + BLOCK).min(self.out_channels);
-                        for p in 0..pixels {
-                            let column = &mut dy_t[((p / ow) * wp + p % ow) * channels_out..][block.clone()];
-                            for (o, v) in block.clone().zip(column) {
-                                *v = dy_matrix[o * ld + i * pixels + p];
-                            }
-                        }
-                    }
+                    let dy = &dy_matrix[i * pixels..];
+                    wide_columns(dy, ld, self.out_channels, pixels, ow, wp, dy_t, channels_out);
                 }
                 with_scratch(patch * channels_out, |dweight_t| {
                     dweight_t.fill(0.0);
