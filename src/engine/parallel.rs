@@ -86,13 +86,21 @@ pub fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     result
 }
 
-/// Adds per-chunk partial sums into `total`, in chunk order.
+/// Elements of `total` per task of [`sum_partials_into`].
+const SUM_ELEMENTS_PER_TASK: usize = 4096;
+
+/// Adds per-chunk partial sums into `total`, in chunk order for every element, so the result does
+/// not depend on the thread count. In parallel over blocks of elements: `seed000`'s 256 chunks a
+/// layer were 9.4 million serial adds a step for its last convolution.
 pub fn sum_partials_into(total: &mut [f32], partials: &[Vec<f32>]) {
-    for partial in partials {
-        for (t, p) in total.iter_mut().zip(partial) {
-            *t += p;
+    total.par_chunks_mut(SUM_ELEMENTS_PER_TASK).enumerate().for_each(|(block, total)| {
+        let elements = block * SUM_ELEMENTS_PER_TASK..block * SUM_ELEMENTS_PER_TASK + total.len();
+        for partial in partials {
+            for (t, p) in total.iter_mut().zip(&partial[elements.clone()]) {
+                *t += p;
+            }
         }
-    }
+    });
 }
 
 /// Asks glibc's allocator to keep freed memory for reuse instead of returning it to the kernel.
