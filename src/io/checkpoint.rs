@@ -44,7 +44,7 @@ pub fn load_model_tensors(
     file: &Path,
 ) -> Result<(), String> {
     for (i, layer) in model.layers_mut().iter_mut().enumerate() {
-        let fill = |name: String, target: &mut Vec<f32>| -> Result<(), String> {
+        let fill = |name: String, shape: &[usize], target: &mut Vec<f32>| -> Result<(), String> {
             let t = tensors.get(&name).ok_or_else(|| {
                 format!("{}: tensor '{name}' is missing; the file does not fit this architecture", file.display())
             })?;
@@ -56,14 +56,24 @@ pub fn load_model_tensors(
                     target.len()
                 ));
             }
+            // Same size, other shape (a transposed weight, say) would load silently wrong.
+            if t.shape != shape {
+                return Err(format!(
+                    "{}: tensor '{name}' has shape {:?} but the model needs {shape:?}",
+                    file.display(),
+                    t.shape
+                ));
+            }
             target.copy_from_slice(&t.data);
             Ok(())
         };
         for p in layer.params_mut() {
-            fill(format!("layers.{i}.{}", p.name), &mut p.value)?;
+            let shape = p.shape.clone();
+            fill(format!("layers.{i}.{}", p.name), &shape, &mut p.value)?;
         }
         for b in layer.buffers_mut() {
-            fill(format!("layers.{i}.{}", b.name), b.value)?;
+            let shape = [b.value.len()];
+            fill(format!("layers.{i}.{}", b.name), &shape, b.value)?;
         }
     }
     Ok(())
@@ -101,4 +111,33 @@ pub fn load_safetensors(path: &Path) -> Result<Loaded, String> {
         out.insert(name.clone(), NamedTensor { name, shape: view.shape().to_vec(), data });
     }
     Ok((out, metadata))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::init::Init;
+
+    fn model(seed: u64) -> Sequential {
+        Sequential::from_spec("tiny", "flatten,dense6,relu,dense10", &[1, 2, 4], 10, Init::GlorotUniform, seed).unwrap()
+    }
+
+    fn values(model: &mut Sequential) -> Vec<Vec<f32>> {
+        model_tensors(model).into_iter().map(|t| t.data).collect()
+    }
+
+    /// A weight of the right size but the transposed shape is refused by name and shape; the
+    /// tensors as saved load back exactly.
+    #[test]
+    fn tensors_load_back_and_a_transposed_weight_is_refused() {
+        let (mut saved, mut loaded) = (model(1), model(2));
+        let tensors: HashMap<String, NamedTensor> =
+            model_tensors(&mut saved).into_iter().map(|t| (t.name.clone(), t)).collect();
+        load_model_tensors(&mut loaded, &tensors, Path::new("m.safetensors")).unwrap();
+        assert_eq!(values(&mut loaded), values(&mut saved));
+        let mut transposed = tensors;
+        transposed.get_mut("layers.1.weight").unwrap().shape.reverse();
+        let err = load_model_tensors(&mut loaded, &transposed, Path::new("m.safetensors")).unwrap_err();
+        assert_eq!(err, "m.safetensors: tensor 'layers.1.weight' has shape [8, 6] but the model needs [6, 8]");
+    }
 }

@@ -440,9 +440,23 @@ pub fn wide_columns_scalar(
     dst_ld: usize,
 ) {
     check_wide_columns(src, src_ld, channels, pixels, ow, wp, dst, dst_ld);
-    for p in 0..pixels {
+    move_to_wide_columns(src, src_ld, 0..channels, 0..pixels, ow, wp, dst, dst_ld);
+}
+
+/// [`wide_columns`]'s moves for some channels and pixels, one value at a time.
+fn move_to_wide_columns(
+    src: &[f32],
+    src_ld: usize,
+    channels: std::ops::Range<usize>,
+    pixels: std::ops::Range<usize>,
+    ow: usize,
+    wp: usize,
+    dst: &mut [f32],
+    dst_ld: usize,
+) {
+    for p in pixels {
         let column = wide_column(p, ow, wp) * dst_ld;
-        for o in 0..channels {
+        for o in channels.clone() {
             dst[column + o] = src[o * src_ld + p];
         }
     }
@@ -486,18 +500,8 @@ unsafe fn wide_columns_vector<V: F32Vector>(
                     row.store(dst.as_mut_ptr().add(wide_column(p0 + p, ow, wp) * dst_ld + o0));
                 }
             }
-            for p in block_pixels..pixels {
-                let column = wide_column(p, ow, wp) * dst_ld;
-                for o in o0..o0 + lanes {
-                    dst[column + o] = src[o * src_ld + p];
-                }
-            }
+            move_to_wide_columns(src, src_ld, o0..o0 + lanes, block_pixels..pixels, ow, wp, dst, dst_ld);
         }
-        for p in 0..pixels {
-            let column = wide_column(p, ow, wp) * dst_ld;
-            for o in block_channels..channels {
-                dst[column + o] = src[o * src_ld + p];
-            }
-        }
+        move_to_wide_columns(src, src_ld, block_channels..channels, 0..pixels, ow, wp, dst, dst_ld);
     }
 }

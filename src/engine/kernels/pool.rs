@@ -99,12 +99,7 @@ unsafe fn maxpool_values_vector<V: F32Vector>(x: &[f32], h: usize, w: usize, k: 
             let mut ox = 0;
             while ox < ow {
                 let count = (ow - ox).min(V::LANES);
-                let (col, inputs) = (2 * ox, 2 * count);
-                let rest = inputs.saturating_sub(V::LANES);
-                let (top_even, top_odd) =
-                    V::deinterleave(load_upto::<V>(top, col, inputs), load_upto::<V>(top, col + V::LANES, rest));
-                let (bottom_even, bottom_odd) =
-                    V::deinterleave(load_upto::<V>(bottom, col, inputs), load_upto::<V>(bottom, col + V::LANES, rest));
+                let [top_even, top_odd, bottom_even, bottom_odd] = window_candidates::<V>(top, bottom, 2 * ox, count);
                 let mut best = top_even;
                 for candidate in [top_odd, bottom_even, bottom_odd] {
                     best = candidate.select_gt(best, candidate, best);
@@ -130,6 +125,21 @@ unsafe fn load_upto<V: F32Vector>(base: *const f32, offset: usize, count: usize)
             c if c >= V::LANES => V::load(base.add(offset)),
             c => V::load_partial(base.add(offset), c, f32::NEG_INFINITY),
         }
+    }
+}
+
+/// The four candidates of `count` 2×2 windows whose first input column is `col`, in row-major
+/// order: the even and odd columns of the `top` and `bottom` input rows from `col` on (they read
+/// columns `col .. col + 2·count`), -inf past them.
+#[inline(always)]
+unsafe fn window_candidates<V: F32Vector>(top: *const f32, bottom: *const f32, col: usize, count: usize) -> [V; 4] {
+    unsafe {
+        let (inputs, rest) = (2 * count, (2 * count).saturating_sub(V::LANES));
+        let (top_even, top_odd) =
+            V::deinterleave(load_upto::<V>(top, col, inputs), load_upto::<V>(top, col + V::LANES, rest));
+        let (bottom_even, bottom_odd) =
+            V::deinterleave(load_upto::<V>(bottom, col, inputs), load_upto::<V>(bottom, col + V::LANES, rest));
+        [top_even, top_odd, bottom_even, bottom_odd]
     }
 }
 
@@ -175,17 +185,10 @@ unsafe fn maxpool_forward_vector<V: F32Vector>(
             let (y_row, argmax_row) = (y.as_mut_ptr().add(oy * ow), argmax.as_mut_ptr().add(oy * ow));
             let mut ox = 0;
             while ox < ow {
-                // Output columns ox..ox + count read input columns 2·ox..2·(ox + count).
                 let count = (ow - ox).min(V::LANES);
-                let (col, inputs) = (2 * ox, 2 * count);
-                let rest = inputs.saturating_sub(V::LANES);
-                let (top_even, top_odd) =
-                    V::deinterleave(load_upto::<V>(top, col, inputs), load_upto::<V>(top, col + V::LANES, rest));
-                let (bottom_even, bottom_odd) =
-                    V::deinterleave(load_upto::<V>(bottom, col, inputs), load_upto::<V>(bottom, col + V::LANES, rest));
+                let candidates = window_candidates::<V>(top, bottom, 2 * ox, count);
                 // Indices wrap exactly as the scalar `as u32` truncates.
-                let corner = V::index_ramp((2 * oy * w + col) as u32, 2);
-                let candidates = [top_even, top_odd, bottom_even, bottom_odd];
+                let corner = V::index_ramp((2 * oy * w + 2 * ox) as u32, 2);
                 let (best, index) = window_max(candidates, corner, w as u32);
                 if count == V::LANES {
                     best.store(y_row.add(ox));
