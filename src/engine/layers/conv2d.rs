@@ -543,8 +543,9 @@ impl Layer for Conv2d {
             .collect();
         let (dweights, dbiases): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
         if self.uses_wide_kernel() {
-            // Summed transposed, then turned around once (per chunk, this was 3.4% of a
-            // `seed000` step: 256 chunks of 2 samples, each a strided pass over 37k values).
+            // Summed transposed, then turned around once rather than per chunk (`seed000` has
+            // 256 chunks of 2 samples a layer, each a strided pass over 37k values): the same
+            // `seed000` steps took 12.06 s of CPU time instead of 12.46 s.
             let (patch, channels_out) = (g.patch_len(), self.gradient_channels());
             let mut total_t = vec![0.0; patch * channels_out];
             sum_partials_into(&mut total_t, &dweights);

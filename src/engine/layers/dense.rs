@@ -17,8 +17,8 @@ use rayon::prelude::*;
 
 /// Multiply-adds below which a product is not cut further: about 0.14 ms of one core's FMAs.
 /// Handing a piece to the other thread costs a wake-up that takes tens of µs on these machines:
-/// cutting `mlp003`'s 6.4 M multiply-add products at batch 32 into 4 pieces (a 2^18 floor) made its
-/// training step 0.58× as fast as leaving them whole (42,000 against 75,000 images/s, 2 threads).
+/// cutting `mlp003`'s 6.4 M multiply-add products at batch 32 into 4 pieces (a 2^18 floor) ran its
+/// training at 39,800–42,600 images/s against 74,400–77,800 with them whole (2 threads, 3 rounds).
 const MIN_TASK_MACS: usize = 1 << 23;
 
 /// Columns of a block are a multiple of this (the GEMM kernels' register tile width).
