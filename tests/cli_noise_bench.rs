@@ -146,8 +146,20 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
         let line = format!("cross-validation fold {fold}/2: already in {}", dir.join("cross-val").display());
         assert!(stdout.contains(&line), "{stdout}");
     }
+    // So are the retrainings, each kept in retrain/ with what it was trained on.
+    for key in ["a", "b", "c", "d"] {
+        let line = format!("seed 5: already in {}", dir.join(format!("retrain/{key}-seed5.json")).display());
+        assert!(stdout.contains(&line), "{stdout}");
+    }
+    assert!(!stdout.contains(": training on"), "{stdout}");
     let again: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("noise-bench.json")).unwrap()).unwrap();
     assert_eq!((&again["detectors"], &again["retrain"]), (&r["detectors"], &r["retrain"]));
+    assert_eq!(again["last_epoch_by_epoch"], r["last_epoch_by_epoch"]);
+
+    // A retraining kept with other settings is not reused: another learning rate trains all four.
+    let (code, stdout, stderr) = run(&[&bench_args("symmetric", "0.2", &dir)[..], &["--lr", "0.002"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.matches(", seed 5: training on").count(), 4, "{stdout}");
 }
 
 /// Pair noise, first with `--detect-only` (the cross-validation alone), then completed by the
@@ -179,14 +191,47 @@ fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed(
     assert!(md.contains("\nRetraining (a)–(d) and the last-epoch detector were skipped (--detect-only).\n"), "{md}");
     assert!(!md.contains("| training set") && !md.contains("| epoch") && stdout.contains(&md), "{md}");
 
-    let (code, stdout, stderr) = run(&args);
+    // Completed with every retraining twice (seeds 5 and 6): the means and each seed's share.
+    let (code, stdout, stderr) = run(&[&args[..], &["--repeats", "2"]].concat());
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("cross-validation fold 2/2: already in"), "{stdout}");
     let full = json();
-    assert_eq!(full["detect_only"].as_bool(), Some(false));
+    assert_eq!((full["detect_only"].as_bool(), full["repeats"].as_u64()), (Some(false), Some(2)));
     assert_eq!(full["detectors"][0]["detector"], "last-epoch");
     assert_eq!(full["detectors"].as_array().unwrap()[1..], r["detectors"].as_array().unwrap()[..]);
-    assert_eq!(full["retrain"].as_array().unwrap().len(), 4);
+    let retrain = full["retrain"].as_array().unwrap();
+    assert_eq!(retrain.len(), 4);
+    let each = |k: usize| -> Vec<f64> {
+        retrain[k]["test_accuracies"].as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect()
+    };
+    for k in 0..4 {
+        let (a, mean) = (each(k), retrain[k]["test_accuracy"].as_f64().unwrap());
+        assert_eq!(a.len(), 2);
+        assert!((mean - (a[0] + a[1]) / 2.0).abs() < 1e-12, "{a:?} {mean}");
+    }
+    let shares = full["recovered_share_each"].as_array().unwrap();
+    assert_eq!(shares.len(), 2);
+    for (r, share) in shares.iter().enumerate() {
+        let (clean, noisy, fixed) = (each(0)[r], each(1)[r], each(2)[r]);
+        match share.as_f64() {
+            Some(s) => assert!((s - (fixed - noisy) / (clean - noisy)).abs() < 1e-12),
+            None => assert!(noisy >= clean),
+        }
+    }
+    let stages: Vec<&str> = full["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages.len(), 2 + 8);
+    assert_eq!((stages[2], stages[9]), ("(a) clean, seed 5", "(d) noisy, confident-learning flags removed, seed 6"));
+    let md = std::fs::read_to_string(dir.join("noise-bench.md")).unwrap();
+    assert!(md.contains("| training set | images | mean test accuracy | seed 5 | seed 6 |\n"), "{md}");
+    assert!(
+        md.contains(" of the (a) − (b) gap in mean test accuracy (each seed alone: ")
+            || md.contains("no gap to recover (each seed alone: "),
+        "{md}"
+    );
+
+    // --repeats 0 is refused.
+    let (code, _, stderr) = run(&[&args[..], &["--repeats", "0"]].concat());
+    assert_eq!((code, stderr.as_str()), (1, "error: --repeats must be at least 1\n"));
 }
 
 #[test]

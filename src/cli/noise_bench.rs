@@ -23,9 +23,9 @@ use crate::labels::suspects::{DatasetRef, FORMAT, SuspectsInfo, write_suspects};
 use crate::train::cv::{FoldPlan, averaged_epochs, folds_present, read_oof, run_fold};
 use crate::train::evaluate::evaluate;
 use crate::train::recipe::Recipe;
-use crate::train::trainer::{EpochRecord, Misclassified, Observer, TrainState};
+use crate::train::trainer::{EpochRecord, Misclassified, Observer, TrainConfig};
 use clap::Args;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -49,6 +49,10 @@ pub struct NoiseBenchArgs {
     /// detector, which needs (b).
     #[arg(long)]
     pub detect_only: bool,
+    /// Train each of (a)–(d) this many times, with seeds --seed, --seed + 1, …, and report the
+    /// mean test accuracy: a gap of a point between (a) and (b) is within one training's spread.
+    #[arg(long, default_value_t = 1)]
+    pub repeats: usize,
     /// The recipe every model is trained with; --seed also seeds the noise; --out is the
     /// benchmark's folder (default runs/noise-bench-<noise>-<UTC time>).
     #[command(flatten)]
@@ -65,7 +69,7 @@ struct DetectorRow {
 /// The last-epoch detector after each epoch of training on the noisy set: the images that
 /// epoch's forward passes got wrong, scored against the flips. As the network memorises the
 /// noisy labels, fewer flipped images are mistaken and recall falls.
-#[derive(Serialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct EpochDetectorRow {
     epoch: usize,
     flagged: usize,
@@ -109,7 +113,10 @@ impl Observer for ScoreEachEpoch<'_> {
 struct RetrainRow {
     training_set: String,
     images: usize,
+    /// The mean of `test_accuracies`.
     test_accuracy: f64,
+    /// One per repeat, seeds --seed, --seed + 1, …
+    test_accuracies: Vec<f64>,
 }
 
 #[derive(Serialize)]
@@ -138,8 +145,14 @@ struct Report {
     detectors: Vec<DetectorRow>,
     last_epoch_by_epoch: Vec<EpochDetectorRow>,
     retrain: Vec<RetrainRow>,
-    /// ((c) − (b)) / ((a) − (b)); `None` when the noise cost no accuracy or nothing was retrained.
+    /// Each of (a)–(d) was trained this many times (seeds --seed, --seed + 1, …).
+    repeats: usize,
+    /// ((c) − (b)) / ((a) − (b)) on the mean accuracies; `None` when the noise cost no accuracy
+    /// or nothing was retrained.
     recovered_share: Option<f64>,
+    /// The same share for each seed alone ((a), (b) and (c) trained with that seed); `None`
+    /// for a seed where (b) ≥ (a).
+    recovered_share_each: Vec<Option<f64>>,
     /// How often the folds' averaged out-of-fold prediction equals the true (clean) label, and
     /// the noisy one: the detectors' precision is capped by the first.
     out_of_fold_accuracy_true: f64,
@@ -151,6 +164,9 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     let noise = Noise::parse(&args.noise)?;
     if args.train.resume.is_some() || args.train.val_split != 0.0 {
         return Err("noise-bench takes neither --resume nor --val-split: it trains every model from scratch".into());
+    }
+    if args.repeats == 0 {
+        return Err("--repeats must be at least 1".into());
     }
     if args.folds < 2 {
         return Err(format!("--folds must be at least 2, not {}", args.folds));
@@ -243,47 +259,69 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
         },
         DetectorRow { detector: "argmax (cross-val)".into(), score: score(&ranked(&argmax), &flipped) },
     ];
-    let (mut last_epoch_by_epoch, mut retrain, mut recovered_share) = (Vec::new(), Vec::new(), None);
+    let (mut last_epoch_by_epoch, mut retrain, mut recovered_share, mut recovered_share_each) =
+        (Vec::new(), Vec::new(), None, Vec::new());
     if !args.detect_only {
         let all: Vec<usize> = (0..clean.len()).collect();
-        let (_, clean_accuracy) =
-            train_and_test(&recipe, "(a) clean", &clean, &all, &test, &mut Progress::new(epochs))?;
-        lap("(a) train on the clean set", &mut stages);
-        let mut each_epoch = ScoreEachEpoch { progress: Progress::new(epochs), flipped: &flipped, rows: Vec::new() };
-        let (mut noisy_state, noisy_accuracy) =
-            train_and_test(&recipe, "(b) noisy", &noisy, &all, &test, &mut each_epoch)?;
-        last_epoch_by_epoch = std::mem::take(&mut each_epoch.rows);
-        drop(each_epoch);
-        let norm = recipe.config.normalization;
-        let last = last_epoch(&mut noisy_state.model, &noisy, norm, &noisy_state.misclassified);
-        detectors.insert(0, DetectorRow { detector: "last-epoch".into(), score: score(&ranked(&last), &flipped) });
-        lap("(b) train on the noisy set (+ last-epoch detector)", &mut stages);
-
         let fixed = Dataset { labels: corrected(&noisy.labels, &clean.labels, &flagged), ..noisy.clone() };
-        let (_, corrected_accuracy) =
-            train_and_test(&recipe, "(c) corrected", &fixed, &all, &test, &mut Progress::new(epochs))?;
-        lap("(c) train with flags corrected", &mut stages);
         let kept = without(noisy.len(), &flagged);
-        let (_, removed_accuracy) =
-            train_and_test(&recipe, "(d) flags removed", &noisy, &kept, &test, &mut Progress::new(epochs))?;
-        lap("(d) train with flags removed", &mut stages);
-
-        retrain = vec![
-            RetrainRow { training_set: "(a) clean".into(), images: clean.len(), test_accuracy: clean_accuracy },
-            RetrainRow { training_set: "(b) noisy".into(), images: noisy.len(), test_accuracy: noisy_accuracy },
-            RetrainRow {
-                training_set: "(c) noisy, confident-learning flags given their true label".into(),
-                images: noisy.len(),
-                test_accuracy: corrected_accuracy,
-            },
-            RetrainRow {
-                training_set: "(d) noisy, confident-learning flags removed".into(),
-                images: kept.len(),
-                test_accuracy: removed_accuracy,
-            },
+        let sets: [(&str, &str, &Dataset, &[usize]); 4] = [
+            ("a", "(a) clean", &clean, &all),
+            ("b", "(b) noisy", &noisy, &all),
+            ("c", "(c) noisy, confident-learning flags given their true label", &fixed, &all),
+            ("d", "(d) noisy, confident-learning flags removed", &noisy, &kept),
         ];
-        let gap = clean_accuracy - noisy_accuracy;
-        recovered_share = (gap > 0.0).then(|| (corrected_accuracy - noisy_accuracy) / gap);
+        let retrain_dir = dir.join("retrain");
+        let mut accuracies = vec![Vec::new(); sets.len()];
+        for repeat in 0..args.repeats as u64 {
+            let recipe =
+                Recipe { config: TrainConfig { seed: seed + repeat, ..recipe.config.clone() }, ..recipe.clone() };
+            for (k, &(key, what, data, indices)) in sets.iter().enumerate() {
+                let what = format!("{what}, seed {}", recipe.config.seed);
+                let cache = retrain_dir.join(format!("{key}-seed{}.json", recipe.config.seed));
+                let identity = RetrainIdentity::of(&recipe, data, indices);
+                let done = match read_retrained(&cache, &identity)? {
+                    Some(done) => {
+                        println!("{what}: already in {}", cache.display());
+                        done
+                    }
+                    None => {
+                        // (b) with the first seed is also the last-epoch detector.
+                        let detector = key == "b" && repeat == 0;
+                        let done = retrain_one(&recipe, &what, identity, data, indices, &test, &flipped, detector)?;
+                        let json = serde_json::to_string_pretty(&done).map_err(|e| e.to_string())?;
+                        std::fs::create_dir_all(&retrain_dir)
+                            .map_err(|e| format!("cannot create {}: {e}", retrain_dir.display()))?;
+                        write_atomic(&cache, format!("{json}\n").as_bytes()).map_err(|e| e.to_string())?;
+                        done
+                    }
+                };
+                if let Some((last, by_epoch)) = done.last_epoch {
+                    detectors.insert(0, DetectorRow { detector: "last-epoch".into(), score: last });
+                    last_epoch_by_epoch = by_epoch;
+                }
+                accuracies[k].push(done.test_accuracy);
+                lap(&what, &mut stages);
+            }
+        }
+        let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len() as f64;
+        retrain = sets
+            .iter()
+            .zip(&accuracies)
+            .map(|(&(_, what, _, indices), each)| RetrainRow {
+                training_set: what.into(),
+                images: indices.len(),
+                test_accuracy: mean(each),
+                test_accuracies: each.clone(),
+            })
+            .collect();
+        let share = |clean: f64, noisy: f64, corrected: f64| {
+            let gap = clean - noisy;
+            (gap > 0.0).then(|| (corrected - noisy) / gap)
+        };
+        recovered_share = share(retrain[0].test_accuracy, retrain[1].test_accuracy, retrain[2].test_accuracy);
+        recovered_share_each =
+            (0..args.repeats).map(|r| share(accuracies[0][r], accuracies[1][r], accuracies[2][r])).collect();
     }
 
     let report = Report {
@@ -302,7 +340,9 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
         detectors,
         last_epoch_by_epoch,
         retrain,
+        repeats: args.repeats,
         recovered_share,
+        recovered_share_each,
         out_of_fold_accuracy_true,
         out_of_fold_accuracy_noisy,
         stages,
@@ -333,20 +373,78 @@ fn write_noisy_set(dir: &Path, clean: &Dataset, noisy: &Dataset, flipped: &[usiz
     Ok(Some(noisy_dir))
 }
 
-/// Trains a fresh model on `indices` of `train` and returns it with its test accuracy.
-fn train_and_test(
+/// What a cached retraining was trained on and how; it is reused only when all of it matches.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+struct RetrainIdentity {
+    /// The network and every training setting, seed included.
+    recipe: String,
+    images: usize,
+    /// FNV-1a over the training images' indices and labels: the same images, the same labels.
+    labels_digest: u64,
+}
+
+impl RetrainIdentity {
+    fn of(recipe: &Recipe, data: &Dataset, indices: &[usize]) -> RetrainIdentity {
+        let mut digest = 0xcbf2_9ce4_8422_2325u64;
+        for &i in indices {
+            for byte in (i as u64).to_le_bytes().into_iter().chain([data.labels[i]]) {
+                digest = (digest ^ byte as u64).wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        RetrainIdentity {
+            recipe: format!("{} {:?} {:?} {:?}", recipe.spec, recipe.init, recipe.config, data.shape),
+            images: indices.len(),
+            labels_digest: digest,
+        }
+    }
+}
+
+/// One finished retraining, kept in `OUT/retrain/` so an interrupted benchmark resumes.
+#[derive(Serialize, Deserialize)]
+struct Retrained {
+    identity: RetrainIdentity,
+    test_accuracy: f64,
+    /// For (b) with the first seed: the last-epoch detector after the last epoch, and after each.
+    last_epoch: Option<(Score, Vec<EpochDetectorRow>)>,
+}
+
+/// The cached retraining at `path` when it exists and was trained as `identity` says.
+fn read_retrained(path: &Path, identity: &RetrainIdentity) -> Result<Option<Retrained>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let done: Retrained = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((done.identity == *identity).then_some(done))
+}
+
+/// Trains a fresh model on `indices` of `train` and tests it; with `detector`, also scores the
+/// last-epoch detector against `flipped`, after every epoch and after the last.
+#[allow(clippy::too_many_arguments)]
+fn retrain_one(
     recipe: &Recipe,
     what: &str,
+    identity: RetrainIdentity,
     train: &Dataset,
     indices: &[usize],
     test: &Dataset,
-    observer: &mut dyn Observer,
-) -> Result<(TrainState, f64), String> {
+    flipped: &[usize],
+    detector: bool,
+) -> Result<Retrained, String> {
     println!("{what}: training on {} images", indices.len());
-    let mut state = recipe.train(train, indices, observer)?;
-    let accuracy = evaluate(&mut state.model, test, None, recipe.config.normalization, 500).accuracy;
-    println!("{what}: test accuracy {:.2}%", 100.0 * accuracy);
-    Ok((state, accuracy))
+    let epochs = recipe.config.epochs;
+    let mut each_epoch = ScoreEachEpoch { progress: Progress::new(epochs), flipped, rows: Vec::new() };
+    let mut state = recipe.train(train, indices, &mut each_epoch)?;
+    let test_accuracy = evaluate(&mut state.model, test, None, recipe.config.normalization, 500).accuracy;
+    println!("{what}: test accuracy {:.2}%", 100.0 * test_accuracy);
+    let last_epoch = detector.then(|| {
+        let norm = recipe.config.normalization;
+        let last = last_epoch(&mut state.model, train, norm, &state.misclassified);
+        let ranked: Vec<usize> = last.iter().map(|s| s.index).collect();
+        (score(&ranked, flipped), std::mem::take(&mut each_epoch.rows))
+    });
+    Ok(Retrained { identity, test_accuracy, last_epoch })
 }
 
 fn markdown(r: &Report) -> String {
@@ -409,13 +507,23 @@ fn retraining_markdown(r: &Report) -> String {
             e.epoch, e.flagged, e.true_positives, e.precision, e.recall, e.f1
         );
     }
-    md += "\n| training set | images | test accuracy |\n|---|---|---|\n";
+    let percent = |a: f64| format!("{:.2}%", 100.0 * a);
+    let seeds: Vec<String> = (0..r.repeats as u64).map(|k| format!("seed {}", r.seed + k)).collect();
+    md += &format!("\n| training set | images | mean test accuracy | {} |\n", seeds.join(" | "));
+    md += &format!("|---|---|---|{}\n", "---|".repeat(r.repeats));
     for t in &r.retrain {
-        md += &format!("| {} | {} | {:.2}% |\n", t.training_set, t.images, 100.0 * t.test_accuracy);
+        let each: Vec<String> = t.test_accuracies.iter().map(|&a| percent(a)).collect();
+        md += &format!("| {} | {} | {} | {} |\n", t.training_set, t.images, percent(t.test_accuracy), each.join(" | "));
     }
+    let share = |s: Option<f64>| s.map_or("no gap".to_string(), |s| format!("{:.1}%", 100.0 * s));
     md += &match r.recovered_share {
-        Some(share) => format!("\n(c) recovers {:.1}% of the (a) − (b) accuracy gap.\n", 100.0 * share),
-        None => "\nThe noise cost no test accuracy ((b) ≥ (a)), so there is no gap to recover.\n".into(),
+        Some(s) => format!("\n(c) recovers {:.1}% of the (a) − (b) gap in mean test accuracy", 100.0 * s),
+        None => "\nThe noise cost no mean test accuracy ((b) ≥ (a)), so there is no gap to recover".into(),
     };
+    if r.repeats > 1 {
+        let each: Vec<String> = r.recovered_share_each.iter().map(|&s| share(s)).collect();
+        md += &format!(" (each seed alone: {})", each.join(", "));
+    }
+    md += ".\n";
     md
 }

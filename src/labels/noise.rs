@@ -3,7 +3,7 @@
 //! so this is where precision and recall can be measured.
 
 use crate::engine::rng::{Purpose, Rng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How labels are flipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +94,7 @@ pub fn inject(
 }
 
 /// A detector's flags scored against the flipped images.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub flagged: usize,
     /// Flagged images that were flipped.
