@@ -204,8 +204,8 @@ fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed(
     let each = |k: usize| -> Vec<f64> {
         retrain[k]["test_accuracies"].as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect()
     };
-    for k in 0..4 {
-        let (a, mean) = (each(k), retrain[k]["test_accuracy"].as_f64().unwrap());
+    for (k, row) in retrain.iter().enumerate() {
+        let (a, mean) = (each(k), row["test_accuracy"].as_f64().unwrap());
         assert_eq!(a.len(), 2);
         assert!((mean - (a[0] + a[1]) / 2.0).abs() < 1e-12, "{a:?} {mean}");
     }
