@@ -183,19 +183,6 @@ fn sum() {
 }
 
 #[test]
-fn sum_sq_dev() {
-    let mut worst = Worst::new("sum_sq_dev", "relative to Σ(x-m)²");
-    let mut rng = Rng::new(3);
-    each_case(|path, len, offset, what| {
-        let (x, mean) = (random(&mut rng, len, 0.0, 4.0), 1.9);
-        let got = batchnorm::sum_sq_dev_on(path, f32_slot(&x, offset).get(), mean);
-        let terms: Vec<f64> = x.iter().map(|&v| (v as f64 - mean as f64).powi(2)).collect();
-        check_sum(&mut worst, path, got, &terms, what);
-    });
-    worst.report();
-}
-
-#[test]
 fn sum_dy_dy_xhat() {
     let mut worst = Worst::new("sum_dy_dy_xhat", "relative to Σ|terms|");
     let mut rng = Rng::new(4);
@@ -224,6 +211,78 @@ fn affine2() {
         let (dy_slot, x_slot, mut dx) = (f32_slot(&dy, offset), f32_slot(&x, offset), f32_slot(&want, offset));
         dx.get_mut().fill(0.0);
         batchnorm::affine2_on(path, dy_slot.get(), x_slot.get(), 0.8, -0.3, 0.05, dx.get_mut());
+        worst.exact(path, &dx.checked(what), &want, what);
+    });
+    worst.report();
+}
+
+#[test]
+fn sum_and_sum_sq_dev() {
+    let mut worst = Worst::new("sum_and_sum_sq_dev", "relative to Σ|terms|");
+    let mut rng = Rng::new(11);
+    each_case(|path, len, offset, what| {
+        // Far from zero, as a channel with a large mean: the shift keeps the squares small.
+        let x = random(&mut rng, len, 99.0, 101.0);
+        let shift = x.first().copied().unwrap_or(0.0);
+        let (sum, squares) = batchnorm::sum_and_sum_sq_dev_on(path, f32_slot(&x, offset).get(), shift);
+        let dev: Vec<f64> = x.iter().map(|&v| (v - shift) as f64).collect();
+        check_sum(&mut worst, path, sum, &dev, &format!("Σ(x-s) {what}"));
+        check_sum(
+            &mut worst,
+            path,
+            squares,
+            &dev.iter().map(|d| d * d).collect::<Vec<_>>(),
+            &format!("Σ(x-s)² {what}"),
+        );
+    });
+    worst.report();
+}
+
+/// A fused ReLU's gate: x·scale + shift, about half of it below zero, some of it exactly zero.
+fn gated_case(rng: &mut Rng, len: usize) -> (Vec<f32>, Vec<f32>, (f32, f32)) {
+    let (dy, mut x) = (random(rng, len, -1.0, 1.0), random(rng, len, -2.0, 2.0));
+    let gate = (1.5f32, -0.75f32);
+    for v in x.iter_mut().step_by(5) {
+        *v = 0.5; // 0.5·1.5 − 0.75 = 0 exactly: the ReLU passes nothing there.
+    }
+    (dy, x, gate)
+}
+
+/// `dy` masked as the ReLU's backward masks it, from the fused forward's own output.
+fn masked_by_relu(path: SimdPath, dy: &[f32], x: &[f32], (scale, shift): (f32, f32)) -> Vec<f32> {
+    let mut y = vec![0.0; x.len()];
+    elementwise::scale_shift_relu_on(path, x, scale, shift, &mut y);
+    let mut masked = vec![0.0; x.len()];
+    elementwise::relu_backward_on(path, &y, dy, &mut masked);
+    masked
+}
+
+#[test]
+fn sum_dy_dy_xhat_relu_is_the_sums_of_the_masked_gradient() {
+    let mut worst = Worst::new("sum_dy_dy_xhat_relu", "(exact against masking first)");
+    let mut rng = Rng::new(12);
+    each_case(|path, len, offset, what| {
+        let (dy, x, gate) = gated_case(&mut rng, len);
+        let (mean, inv_std) = (0.1f32, 1.7f32);
+        let (dy_slot, x_slot) = (f32_slot(&dy, offset), f32_slot(&x, offset));
+        let got = batchnorm::sum_dy_dy_xhat_relu_on(path, dy_slot.get(), x_slot.get(), mean, inv_std, gate);
+        let want = batchnorm::sum_dy_dy_xhat_on(path, &masked_by_relu(path, &dy, &x, gate), &x, mean, inv_std);
+        worst.exact(path, &[got.0, got.1], &[want.0, want.1], what);
+    });
+    worst.report();
+}
+
+#[test]
+fn affine2_relu_is_affine2_of_the_masked_gradient() {
+    let mut worst = Worst::new("affine2_relu", "(exact)");
+    let mut rng = Rng::new(13);
+    each_case(|path, len, offset, what| {
+        let (dy, x, gate) = gated_case(&mut rng, len);
+        let mut want = vec![0.0; len];
+        batchnorm::affine2_scalar(&masked_by_relu(SimdPath::Scalar, &dy, &x, gate), &x, 0.8, -0.3, 0.05, &mut want);
+        let (dy_slot, x_slot, mut dx) = (f32_slot(&dy, offset), f32_slot(&x, offset), f32_slot(&want, offset));
+        dx.get_mut().fill(0.0);
+        batchnorm::affine2_relu_on(path, dy_slot.get(), x_slot.get(), 0.8, -0.3, 0.05, gate, dx.get_mut());
         worst.exact(path, &dx.checked(what), &want, what);
     });
     worst.report();

@@ -7,15 +7,19 @@
 //! Backward, with M = N·H·W: dγ += Σ dy·x̂, dβ += Σ dy,
 //! dx = γ/√(σ²+ε) · (dy - Σdy/M - x̂·Σ(dy·x̂)/M), folded into dx = k_dy·dy + k_x·x + k_c per channel.
 //! Statistics are summed per channel in sample order (f64 across planes): deterministic for any
-//! thread count.
+//! thread count. The training forward reads x twice (statistics, normalisation) and the backward
+//! twice (sums, dx).
 //!
 //! A ReLU right after it can be fused in (see `Sequential`): the forward then writes
-//! max(y, 0) in the same pass, and the backward masks dy by that output first.
+//! max(y, 0) in the same pass, and the backward gates dy where x·scale + shift was positive,
+//! recomputed from x with the forward's own scale and shift, bit for bit the ReLU's mask.
 
 use super::{Buffer, Layer, Mode, Param};
-use crate::engine::kernels::batchnorm::{affine2, sum_dy_dy_xhat, sum_sq_dev};
-use crate::engine::kernels::elementwise::{relu_backward, scale_shift, scale_shift_relu, sum};
-use crate::engine::parallel::{SAMPLES_PER_TASK, map2_par};
+use crate::engine::kernels::batchnorm::{
+    affine2, affine2_relu, sum_and_sum_sq_dev, sum_dy_dy_xhat, sum_dy_dy_xhat_relu,
+};
+use crate::engine::kernels::elementwise::{scale_shift, scale_shift_relu};
+use crate::engine::parallel::SAMPLES_PER_TASK;
 use crate::engine::tensor::Tensor;
 use rayon::prelude::*;
 
@@ -29,9 +33,12 @@ pub struct BatchNorm {
     running_var: Vec<f32>,
     momentum: f32,
     eps: f32,
-    /// The μ and 1/√(σ²+ε) the last forward normalised with.
+    /// The μ and 1/√(σ²+ε) the last forward normalised with, and the per-channel y = x·scale +
+    /// shift they fold into (a fused ReLU's gate in the backward).
     mean: Vec<f32>,
     inv_std: Vec<f32>,
+    scale: Vec<f32>,
+    shift: Vec<f32>,
     last_mode: Mode,
     /// Applies the ReLU that follows it (fused by the model).
     relu: bool,
@@ -54,6 +61,8 @@ impl BatchNorm {
             eps: 1e-5,
             mean: Vec::new(),
             inv_std: Vec::new(),
+            scale: Vec::new(),
+            shift: Vec::new(),
             last_mode: Mode::Eval,
             relu: false,
             relu_masked_after: false,
@@ -66,34 +75,48 @@ impl BatchNorm {
         &data[start..start + self.plane]
     }
 
-    /// Per-channel batch mean and biased variance (two passes, f64 across planes).
+    /// Per-channel batch mean and biased variance: one pass per plane about its first value,
+    /// the planes merged in sample order in f64 (Chan, Golub and LeVeque's pairwise update).
     fn batch_statistics(&self, x: &Tensor) -> Vec<(f32, f32)> {
         let batch = x.batch();
-        let count = (batch * self.plane) as f64;
+        let plane = self.plane as f64;
         (0..self.channels)
             .into_par_iter()
             .map(|c| {
-                let total: f64 = (0..batch).map(|n| sum(self.plane_of(&x.data, n, c)) as f64).sum();
-                let mean = (total / count) as f32;
-                let squares: f64 = (0..batch).map(|n| sum_sq_dev(self.plane_of(&x.data, n, c), mean) as f64).sum();
-                (mean, (squares / count) as f32)
+                let (mut count, mut mean, mut squares) = (0.0f64, 0.0f64, 0.0f64);
+                for n in 0..batch {
+                    let values = self.plane_of(&x.data, n, c);
+                    let shift = values[0];
+                    let (sum, sum_sq) = sum_and_sum_sq_dev(values, shift);
+                    let (sum, sum_sq) = (sum as f64, sum_sq as f64);
+                    let plane_mean = shift as f64 + sum / plane;
+                    let plane_squares = (sum_sq - sum * sum / plane).max(0.0);
+                    let delta = plane_mean - mean;
+                    let merged = count + plane;
+                    mean += delta * plane / merged;
+                    squares += plane_squares + delta * delta * count * plane / merged;
+                    count = merged;
+                }
+                (mean as f32, (squares / count) as f32)
             })
             .collect()
     }
 
-    /// The backward of the normalisation alone: dγ, dβ, and dx when asked.
-    fn backward_normalisation(&mut self, x: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
+    /// The backward of the normalisation alone — of the fused ReLU too with `relu_gate` — : dγ,
+    /// dβ, and dx when asked.
+    fn backward_normalisation(&mut self, x: &Tensor, dy: &Tensor, relu_gate: bool, want_dx: bool) -> Option<Tensor> {
         let batch = x.batch();
+        let gate = |c: usize| (self.scale[c], self.shift[c]);
         let sums: Vec<(f64, f64)> = (0..self.channels)
             .into_par_iter()
             .map(|c| {
                 (0..batch).fold((0.0, 0.0), |(s, sx), n| {
-                    let (a, b) = sum_dy_dy_xhat(
-                        self.plane_of(&dy.data, n, c),
-                        self.plane_of(&x.data, n, c),
-                        self.mean[c],
-                        self.inv_std[c],
-                    );
+                    let (dy, x) = (self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c));
+                    let (a, b) = if relu_gate {
+                        sum_dy_dy_xhat_relu(dy, x, self.mean[c], self.inv_std[c], gate(c))
+                    } else {
+                        sum_dy_dy_xhat(dy, x, self.mean[c], self.inv_std[c])
+                    };
                     (s + a as f64, sx + b as f64)
                 })
             })
@@ -123,7 +146,12 @@ impl BatchNorm {
         let mut dx = Tensor::for_overwrite(&x.shape);
         self.per_plane(&mut dx, |n, c, dx| {
             let (k_dy, k_x, k_c) = coefficients[c];
-            affine2(self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c), k_dy, k_x, k_c, dx)
+            let (dy, x) = (self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c));
+            if relu_gate {
+                affine2_relu(dy, x, k_dy, k_x, k_c, gate(c), dx)
+            } else {
+                affine2(dy, x, k_dy, k_x, k_c, dx)
+            }
         });
         Some(dx)
     }
@@ -171,8 +199,9 @@ impl Layer for BatchNorm {
         self.inv_std = var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
         self.mean = mean;
         self.last_mode = mode;
-        let scale: Vec<f32> = (0..self.channels).map(|c| self.gamma.value[c] * self.inv_std[c]).collect();
-        let shift: Vec<f32> = (0..self.channels).map(|c| self.beta.value[c] - self.mean[c] * scale[c]).collect();
+        self.scale = (0..self.channels).map(|c| self.gamma.value[c] * self.inv_std[c]).collect();
+        self.shift = (0..self.channels).map(|c| self.beta.value[c] - self.mean[c] * self.scale[c]).collect();
+        let (scale, shift) = (&self.scale, &self.shift);
         let mut y = Tensor::for_overwrite(&x.shape);
         self.per_plane(&mut y, |n, c, y| {
             let x = self.plane_of(&x.data, n, c);
@@ -181,15 +210,10 @@ impl Layer for BatchNorm {
         y
     }
 
-    /// With a fused ReLU, `y` is the ReLU's output and `dy` its gradient.
-    fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
-        if !self.relu || self.relu_masked_after {
-            return self.backward_normalisation(x, dy, want_dx);
-        }
-        let masked = map2_par(&dy.shape, &y.data, &dy.data, relu_backward);
-        let dx = self.backward_normalisation(x, &masked, want_dx);
-        masked.recycle();
-        dx
+    /// With a fused ReLU, `dy` is the gradient of its output; its mask comes from x, not `y`.
+    fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
+        let relu_gate = self.relu && !self.relu_masked_after;
+        self.backward_normalisation(x, dy, relu_gate, want_dx)
     }
 
     fn fuse_relu(&mut self) -> bool {
@@ -218,5 +242,40 @@ impl Layer for BatchNorm {
 
     fn non_trainable_count(&self) -> usize {
         2 * self.channels
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::Rng;
+
+    /// The one-pass statistics against an f64 two-pass reference, on a channel whose mean is
+    /// 10⁵ times its spread (where E[x²] − E[x]² in f32 would keep no digit of the variance) and
+    /// on planes of one value (batch-norm after a dense layer).
+    #[test]
+    fn batch_statistics_hold_on_a_large_mean_and_on_one_value_planes() {
+        let mut rng = Rng::new(3);
+        for (shape, offset) in [(vec![2usize, 5, 7], 1000.0f32), (vec![3], -3.0)] {
+            let bn = BatchNorm::new(&shape);
+            let len = 6 * bn.channels * bn.plane;
+            let data: Vec<f32> =
+                (0..len).map(|k| offset * (1 + k / bn.plane % bn.channels) as f32 + rng.uniform(-0.01, 0.01)).collect();
+            let x = Tensor::from_vec(&[&[6][..], &shape].concat(), data);
+            for (c, &(mean, var)) in bn.batch_statistics(&x).iter().enumerate() {
+                let values: Vec<f64> =
+                    (0..6).flat_map(|n| bn.plane_of(&x.data, n, c).iter().map(|&v| v as f64)).collect();
+                let want_mean = values.iter().sum::<f64>() / values.len() as f64;
+                let want_var = values.iter().map(|v| (v - want_mean).powi(2)).sum::<f64>() / values.len() as f64;
+                assert!(
+                    ((mean as f64 - want_mean) / want_mean).abs() < 1e-6,
+                    "{shape:?} {c}: mean {mean} vs {want_mean}"
+                );
+                assert!(
+                    ((var as f64 - want_var) / want_var).abs() < 1e-3,
+                    "{shape:?} {c}: variance {var} vs {want_var}"
+                );
+            }
+        }
     }
 }
