@@ -68,6 +68,7 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
         [
             "last-epoch",
             "confident learning (cross-val)",
+            "confident learning, --prune noise-rate",
             "confident learning, --prune self-confidence",
             "argmax (cross-val)"
         ]
@@ -113,7 +114,7 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
     let rows = |header: &str| {
         md.lines().skip_while(|l| !l.starts_with(header)).skip(2).take_while(|l| l.starts_with("| ")).count()
     };
-    assert_eq!((rows("| detector"), rows("| epoch"), rows("| training set"), rows("| stage")), (4, 2, 4, 6));
+    assert_eq!((rows("| detector"), rows("| epoch"), rows("| training set"), rows("| stage")), (5, 2, 4, 6));
     assert!(md.starts_with("# noise-bench: 20% symmetric noise, seed 5\n"), "{md}");
     assert!(
         md.contains("; 2 folds, each predicting its held-out part after its last 2 epoch(s) and averaging."),
@@ -181,7 +182,12 @@ fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed(
     let names: Vec<&str> = r["detectors"].as_array().unwrap().iter().map(|d| d["detector"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["confident learning (cross-val)", "confident learning, --prune self-confidence", "argmax (cross-val)"]
+        [
+            "confident learning (cross-val)",
+            "confident learning, --prune noise-rate",
+            "confident learning, --prune self-confidence",
+            "argmax (cross-val)"
+        ]
     );
     assert_eq!((r["retrain"].as_array().unwrap().len(), r["last_epoch_by_epoch"].as_array().unwrap().len()), (0, 0));
     assert!(r["recovered_share"].is_null());

@@ -152,7 +152,7 @@ fn bad_input_is_refused_with_a_message_naming_the_problem() {
     );
     assert_eq!(
         refused(&["--method", "cross-val", "--prune", "both"]),
-        "error: unknown --prune 'both'; use self-confidence or noise-rate\n"
+        "error: unknown --prune 'both'; use capped, noise-rate or self-confidence\n"
     );
     assert_eq!(
         refused(&["--method", "last-epoch", "--epochs", "3"]),

@@ -233,7 +233,8 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     };
     let (out_of_fold_accuracy_true, out_of_fold_accuracy_noisy) = (agreement(&clean.labels), agreement(&noisy.labels));
     let detect = |method, prune| out_of_sample(method, &probs, &noisy.labels, classes, prune, Rank::SelfConfidence);
-    let confident = detect(Method::CrossVal, Prune::NoiseRate);
+    let confident = detect(Method::CrossVal, Prune::Capped);
+    let by_noise_rate = detect(Method::CrossVal, Prune::NoiseRate);
     let by_self_confidence = detect(Method::CrossVal, Prune::SelfConfidence);
     let argmax = detect(Method::Argmax, Prune::SelfConfidence);
     if let Some(noisy_dir) = &noisy_dir {
@@ -253,6 +254,10 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     let flagged = ranked(&confident);
     let mut detectors = vec![
         DetectorRow { detector: "confident learning (cross-val)".into(), score: score(&flagged, &flipped) },
+        DetectorRow {
+            detector: "confident learning, --prune noise-rate".into(),
+            score: score(&ranked(&by_noise_rate), &flipped),
+        },
         DetectorRow {
             detector: "confident learning, --prune self-confidence".into(),
             score: score(&ranked(&by_self_confidence), &flipped),

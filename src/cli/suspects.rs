@@ -53,8 +53,10 @@ pub struct SuspectsArgs {
     #[arg(long, default_value = "self-confidence")]
     pub rank: String,
     /// cross-val: which images confident learning flags once its joint has said how many:
-    /// noise-rate (per cell, by margin) or self-confidence (lowest p of the given label).
-    #[arg(long, default_value = "noise-rate")]
+    /// capped (per cell by margin, no more than the confident joint counts, lowest p of the
+    /// given label kept), noise-rate (per cell, by margin) or self-confidence (lowest p of the
+    /// given label).
+    #[arg(long, default_value = "capped")]
     pub prune: String,
 }
 
