@@ -67,7 +67,7 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
         names,
         [
             "last-epoch",
-            "confident learning (cross-val)",
+            "confident learning, --prune capped",
             "confident learning, --prune noise-rate",
             "confident learning, --prune self-confidence",
             "argmax (cross-val)"
@@ -183,7 +183,7 @@ fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed(
     assert_eq!(
         names,
         [
-            "confident learning (cross-val)",
+            "confident learning, --prune capped",
             "confident learning, --prune noise-rate",
             "confident learning, --prune self-confidence",
             "argmax (cross-val)"
@@ -197,8 +197,9 @@ fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed(
     assert!(md.contains("\nRetraining (a)–(d) and the last-epoch detector were skipped (--detect-only).\n"), "{md}");
     assert!(!md.contains("| training set") && !md.contains("| epoch") && stdout.contains(&md), "{md}");
 
-    // Completed with every retraining twice (seeds 5 and 6): the means and each seed's share.
-    let (code, stdout, stderr) = run(&[&args[..], &["--repeats", "2"]].concat());
+    // Completed with every retraining twice (seeds 5 and 6), on the noise-rate rule's flags:
+    // the means, each seed's share, and (d) without exactly those flags.
+    let (code, stdout, stderr) = run(&[&args[..], &["--repeats", "2", "--prune", "noise-rate"]].concat());
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("cross-validation fold 2/2: already in"), "{stdout}");
     let full = json();
@@ -207,6 +208,9 @@ fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed(
     assert_eq!(full["detectors"].as_array().unwrap()[1..], r["detectors"].as_array().unwrap()[..]);
     let retrain = full["retrain"].as_array().unwrap();
     assert_eq!(retrain.len(), 4);
+    assert_eq!(full["prune"], "noise-rate");
+    assert_eq!(full["detectors"][2]["detector"], "confident learning, --prune noise-rate");
+    assert_eq!(retrain[3]["images"].as_u64(), Some(2000 - full["detectors"][2]["flagged"].as_u64().unwrap()));
     let each = |k: usize| -> Vec<f64> {
         retrain[k]["test_accuracies"].as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect()
     };
@@ -226,8 +230,9 @@ fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed(
     }
     let stages: Vec<&str> = full["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
     assert_eq!(stages.len(), 2 + 8);
-    assert_eq!((stages[2], stages[9]), ("(a) clean, seed 5", "(d) noisy, confident-learning flags removed, seed 6"));
+    assert_eq!((stages[2], stages[9]), ("(a) clean, seed 5", "(d) noisy, flags removed, seed 6"));
     let md = std::fs::read_to_string(dir.join("noise-bench.md")).unwrap();
+    assert!(md.contains("\n(c) and (d) take the flags of confident learning with `--prune noise-rate`.\n"), "{md}");
     assert!(md.contains("| training set | images | mean test accuracy | seed 5 | seed 6 |\n"), "{md}");
     assert!(
         md.contains(" of the (a) − (b) gap in mean test accuracy (each seed alone: ")
@@ -235,9 +240,12 @@ fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed(
         "{md}"
     );
 
-    // --repeats 0 is refused.
+    // --repeats 0 and unknown rules are refused.
     let (code, _, stderr) = run(&[&args[..], &["--repeats", "0"]].concat());
     assert_eq!((code, stderr.as_str()), (1, "error: --repeats must be at least 1\n"));
+    let (code, _, stderr) = run(&[&args[..], &["--prune", "both"]].concat());
+    let refused = "error: unknown --prune 'both'; use capped, noise-rate or self-confidence\n";
+    assert_eq!((code, stderr.as_str()), (1, refused));
 }
 
 #[test]
