@@ -9,10 +9,10 @@
 //! its true label — a perfect reviewer — and (d) without the flagged images. Every model uses
 //! the same recipe (the train flags). The last-epoch detector is also scored after every epoch
 //! of (b), to show its recall fall as the network memorises the noisy labels. `--detect-only`
-//! stops after the cross-validation. Folds already in `OUT/cross-val/` are reused, so a `--detect-only` run can
-//! be completed later by the same command without the flag; so are finished retrainings in
-//! `OUT/retrain/`. `--repeats N` trains each of (a)–(d) with N seeds: at 20% symmetric noise the
-//! (a) − (b) gap is under a point, within the spread of one training.
+//! stops after the cross-validation. Folds already in `OUT/cross-val/` are reused, so a
+//! `--detect-only` run can be completed later by the same command without the flag; so are
+//! finished retrainings in `OUT/retrain/`. `--repeats N` trains each of (a)–(d) with N seeds:
+//! at 20% symmetric noise the (a) − (b) gap is under a point, within the spread of one training.
 
 use super::train::{Progress, TrainArgs, config_from_args, timestamp};
 use crate::data::{Dataset, load_pair, write_atomic, write_idx_dir};
