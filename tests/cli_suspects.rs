@@ -130,6 +130,17 @@ fn folds_run_one_at_a_time_give_the_same_list_as_all_at_once() {
         std::fs::read_to_string(parts.join("suspects.csv")).unwrap(),
         std::fs::read_to_string(all.join("suspects.csv")).unwrap()
     );
+
+    // The same flags ranked by p(suggested), highest first: each score is that probability.
+    let by_margin = check_list(&all.join("suspects.csv"), "cross-val");
+    suspects(&all, &[&flags[..6], &["--rank", "suggested"]].concat());
+    let by_suggested = check_list(&all.join("suspects.csv"), "cross-val");
+    let (mut sorted, mut resorted) = (by_margin, by_suggested);
+    sorted.sort();
+    resorted.sort();
+    assert_eq!(sorted, resorted, "the same flags");
+    let (_, list) = read_suspects(&all.join("suspects.csv")).unwrap();
+    assert!(list.iter().all(|s| (s.score - s.probs[s.suggested as usize] as f64).abs() < 1e-6));
 }
 
 #[test]
@@ -148,7 +159,7 @@ fn bad_input_is_refused_with_a_message_naming_the_problem() {
     );
     assert_eq!(
         refused(&["--method", "cross-val", "--rank", "loss"]),
-        "error: unknown --rank 'loss'; use self-confidence or margin\n"
+        "error: unknown --rank 'loss'; use self-confidence, margin or suggested\n"
     );
     assert_eq!(
         refused(&["--method", "cross-val", "--prune", "both"]),

@@ -49,7 +49,8 @@ pub struct SuspectsArgs {
     /// cheap ensemble; default: the second half of the epochs; 1 = the final model alone).
     #[arg(long)]
     pub average_epochs: Option<usize>,
-    /// cross-val/argmax: order by self-confidence (p of the given label, lowest first) or margin.
+    /// cross-val/argmax: order by self-confidence (p of the given label, lowest first), margin,
+    /// or suggested (p of the suggested label, highest first).
     #[arg(long, default_value = "self-confidence")]
     pub rank: String,
     /// cross-val: which images confident learning flags once its joint has said how many:
