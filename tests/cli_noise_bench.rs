@@ -240,6 +240,19 @@ fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed(
         "{md}"
     );
 
+    // Another order changes the top-100/500 precision, never the flags.
+    let (code, _, stderr) = run(&[&args[..], &["--detect-only", "--rank", "suggested"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let reordered = json();
+    assert_eq!(reordered["rank"], "suggested");
+    for (a, b) in reordered["detectors"].as_array().unwrap().iter().zip(r["detectors"].as_array().unwrap()) {
+        for key in ["detector", "flagged", "true_positives", "f1"] {
+            assert_eq!(a[key], b[key], "{key}");
+        }
+    }
+    let md = std::fs::read_to_string(dir.join("noise-bench.md")).unwrap();
+    assert!(md.contains("Their detectors' flags are ordered by `--rank suggested`"), "{md}");
+
     // --repeats 0 and unknown rules are refused.
     let (code, _, stderr) = run(&[&args[..], &["--repeats", "0"]].concat());
     assert_eq!((code, stderr.as_str()), (1, "error: --repeats must be at least 1\n"));

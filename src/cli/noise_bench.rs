@@ -55,6 +55,10 @@ pub struct NoiseBenchArgs {
     /// or removed (d): capped, noise-rate or self-confidence (all three are scored).
     #[arg(long, default_value = "capped")]
     pub prune: String,
+    /// How every detector's flags are ordered for `suspects.csv` and the top-100/500
+    /// precision: self-confidence, margin or suggested (as `suspects --rank`).
+    #[arg(long, default_value = "self-confidence")]
+    pub rank: String,
     /// Train each of (a)–(d) this many times, with seeds --seed, --seed + 1, …, and report the
     /// mean test accuracy: a gap of a point between (a) and (b) is within one training's spread.
     #[arg(long, default_value_t = 1)]
@@ -150,6 +154,8 @@ struct Report {
     detect_only: bool,
     /// The confident-learning rule whose flags (c) corrects and (d) removes.
     prune: String,
+    /// How the flags are ordered (top-100/500 precision, `suspects.csv`).
+    rank: String,
     detectors: Vec<DetectorRow>,
     last_epoch_by_epoch: Vec<EpochDetectorRow>,
     retrain: Vec<RetrainRow>,
@@ -171,6 +177,7 @@ struct Report {
 pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     let noise = Noise::parse(&args.noise)?;
     let prune = Prune::parse(&args.prune)?;
+    let by = Rank::parse(&args.rank)?;
     if args.train.resume.is_some() || args.train.val_split != 0.0 {
         return Err("noise-bench takes neither --resume nor --val-split: it trains every model from scratch".into());
     }
@@ -241,7 +248,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
         hits as f64 / labels.len() as f64
     };
     let (out_of_fold_accuracy_true, out_of_fold_accuracy_noisy) = (agreement(&clean.labels), agreement(&noisy.labels));
-    let detect = |method, prune| out_of_sample(method, &probs, &noisy.labels, classes, prune, Rank::SelfConfidence);
+    let detect = |method, prune| out_of_sample(method, &probs, &noisy.labels, classes, prune, by);
     let rules = [Prune::Capped, Prune::NoiseRate, Prune::SelfConfidence];
     let by_rule: Vec<_> = rules.iter().map(|&rule| detect(Method::CrossVal, rule)).collect();
     let confident = &by_rule[rules.iter().position(|&rule| rule == prune).expect("every rule is scored")];
@@ -349,6 +356,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
         epochs: recipe.config.epochs,
         detect_only: args.detect_only,
         prune: prune.name().into(),
+        rank: by.name().into(),
         detectors,
         last_epoch_by_epoch,
         retrain,
@@ -477,9 +485,11 @@ fn markdown(r: &Report) -> String {
     );
     md += &format!(
         "The folds' out-of-fold predictions agree with the true labels for {:.2}% of the images and with the \
-         noisy ones for {:.2}%.\n\n",
+         noisy ones for {:.2}%. Their detectors' flags are ordered by `--rank {}` (the last-epoch detector's \
+         by its confidence in its prediction).\n\n",
         100.0 * r.out_of_fold_accuracy_true,
-        100.0 * r.out_of_fold_accuracy_noisy
+        100.0 * r.out_of_fold_accuracy_noisy,
+        r.rank
     );
     md += "| detector | flagged | flips found | precision | recall | F1 | precision top 100 | precision top 500 |\n";
     md += "|---|---|---|---|---|---|---|---|\n";
