@@ -154,6 +154,7 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
     }
     assert!(!stdout.contains(": training on"), "{stdout}");
     let again: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("noise-bench.json")).unwrap()).unwrap();
+    assert_eq!(again["stages"][2]["stage"], "(a) clean, seed 5 (reused)");
     assert_eq!((&again["detectors"], &again["retrain"]), (&r["detectors"], &r["retrain"]));
     assert_eq!(again["last_epoch_by_epoch"], r["last_epoch_by_epoch"]);
 
@@ -240,11 +241,16 @@ fn pair_noise_flips_only_along_the_pairs_and_a_detect_only_run_can_be_completed(
         "{md}"
     );
 
-    // Another order changes the top-100/500 precision, never the flags.
+    // Another order moves the flags in suspects.csv (each scored by its p(suggested), highest
+    // first), never which ones they are.
     let (code, _, stderr) = run(&[&args[..], &["--detect-only", "--rank", "suggested"]].concat());
     assert_eq!(code, 0, "{stderr}");
     let reordered = json();
     assert_eq!(reordered["rank"], "suggested");
+    let (_, list) = fashion_cnn::labels::suspects::read_suspects(&dir.join("suspects.csv")).unwrap();
+    assert!(!list.is_empty());
+    assert!(list.iter().all(|s| (s.score - s.probs[s.suggested as usize] as f64).abs() < 1e-6));
+    assert!(list.windows(2).all(|w| w[0].score >= w[1].score), "highest p(suggested) first");
     for (a, b) in reordered["detectors"].as_array().unwrap().iter().zip(r["detectors"].as_array().unwrap()) {
         for key in ["detector", "flagged", "true_positives", "f1"] {
             assert_eq!(a[key], b[key], "{key}");

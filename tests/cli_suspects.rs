@@ -140,6 +140,7 @@ fn folds_run_one_at_a_time_give_the_same_list_as_all_at_once() {
     resorted.sort();
     assert_eq!(sorted, resorted, "the same flags");
     let (_, list) = read_suspects(&all.join("suspects.csv")).unwrap();
+    assert!(!list.is_empty());
     assert!(list.iter().all(|s| (s.score - s.probs[s.suggested as usize] as f64).abs() < 1e-6));
 }
 

@@ -273,6 +273,25 @@ fn sum_dy_dy_xhat_relu_is_the_sums_of_the_masked_gradient() {
 }
 
 #[test]
+fn the_relu_gate_is_the_forwards_fused_multiply_add() {
+    // scale = 1 + 2⁻²³, shift = −1, x = 1 − 2⁻²⁴: x·scale + shift is 2⁻²⁴ − 2⁻⁴⁷ > 0 with one
+    // rounding (a fused multiply-add), but 0 when the product is rounded first (to 1). The
+    // forward passes it, so the gate must too, on every path.
+    let (x, gate) = (1.0 - 2f32.powi(-24), (1.0 + 2f32.powi(-23), -1.0f32));
+    assert_eq!(x * gate.0 + gate.1, 0.0, "the unfused expression closes the gate");
+    for path in SimdPath::supported() {
+        let mut y = [0.0];
+        elementwise::scale_shift_relu_on(path, &[x], gate.0, gate.1, &mut y);
+        assert!(y[0] > 0.0, "{}: forward {}", path.name(), y[0]);
+        let (sum_dy, _) = batchnorm::sum_dy_dy_xhat_relu_on(path, &[0.5], &[x], 0.0, 1.0, gate);
+        assert_eq!(sum_dy, 0.5, "{}: sums", path.name());
+        let mut dx = [0.0];
+        batchnorm::affine2_relu_on(path, &[0.5], &[x], 1.0, 0.0, 0.0, gate, &mut dx);
+        assert_eq!(dx[0], 0.5, "{}: dx", path.name());
+    }
+}
+
+#[test]
 fn affine2_relu_is_affine2_of_the_masked_gradient() {
     let mut worst = Worst::new("affine2_relu", "(exact)");
     let mut rng = Rng::new(13);

@@ -21,7 +21,7 @@ use crate::engine::step::argmax;
 use crate::labels::confident::{Prune, Rank};
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
 use crate::labels::noise::{Noise, Score, corrected, inject, score, without};
-use crate::labels::suspects::{DatasetRef, FORMAT, SuspectsInfo, write_suspects};
+use crate::labels::suspects::{DatasetRef, FORMAT, SuspectsInfo, fingerprint, write_suspects};
 use crate::train::cv::{FoldPlan, averaged_epochs, folds_present, read_oof, run_fold};
 use crate::train::evaluate::evaluate;
 use crate::train::recipe::Recipe;
@@ -290,6 +290,8 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
             ("d", "(d) noisy, flags removed", &noisy, &kept),
         ];
         let retrain_dir = dir.join("retrain");
+        let (test_fingerprint, truth_fingerprint) = (fingerprint(&test), fingerprint(&clean));
+        let set_fingerprints: Vec<String> = sets.iter().map(|&(_, _, data, _)| fingerprint(data)).collect();
         let mut accuracies = vec![Vec::new(); sets.len()];
         for repeat in 0..args.repeats as u64 {
             let recipe =
@@ -297,10 +299,13 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
             for (k, &(key, what, data, indices)) in sets.iter().enumerate() {
                 let what = format!("{what}, seed {}", recipe.config.seed);
                 let cache = retrain_dir.join(format!("{key}-seed{}.json", recipe.config.seed));
-                let identity = RetrainIdentity::of(&recipe, data, indices);
+                let fingerprints = [set_fingerprints[k].as_str(), &test_fingerprint, &truth_fingerprint];
+                let identity = RetrainIdentity::of(&recipe, data.shape, fingerprints, indices);
+                let mut stage = what.clone();
                 let done = match read_retrained(&cache, &identity)? {
                     Some(done) => {
                         println!("{what}: already in {}", cache.display());
+                        stage += " (reused)";
                         done
                     }
                     None => {
@@ -319,7 +324,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
                     last_epoch_by_epoch = by_epoch;
                 }
                 accuracies[k].push(done.test_accuracy);
-                lap(&what, &mut stages);
+                lap(&stage, &mut stages);
             }
         }
         let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len() as f64;
@@ -398,23 +403,34 @@ fn write_noisy_set(dir: &Path, clean: &Dataset, noisy: &Dataset, flipped: &[usiz
 struct RetrainIdentity {
     /// The network and every training setting, seed included.
     recipe: String,
+    /// SHA-256 of the training set's pixels and labels (as `suspects.json` names a dataset).
+    train: String,
     images: usize,
-    /// FNV-1a over the training images' indices and labels: the same images, the same labels.
-    labels_digest: u64,
+    /// FNV-1a over the indices of the images trained on.
+    indices_digest: u64,
+    /// SHA-256 of the test set the accuracy was measured on, and of the clean labels the
+    /// last-epoch detector was scored against.
+    test: String,
+    truth: String,
 }
 
 impl RetrainIdentity {
-    fn of(recipe: &Recipe, data: &Dataset, indices: &[usize]) -> RetrainIdentity {
+    /// `fingerprints` holds (training set, test set, clean set) fingerprints.
+    fn of(recipe: &Recipe, shape: [usize; 3], fingerprints: [&str; 3], indices: &[usize]) -> RetrainIdentity {
         let mut digest = 0xcbf2_9ce4_8422_2325u64;
         for &i in indices {
-            for byte in (i as u64).to_le_bytes().into_iter().chain([data.labels[i]]) {
+            for byte in (i as u64).to_le_bytes() {
                 digest = (digest ^ byte as u64).wrapping_mul(0x100_0000_01b3);
             }
         }
+        let [train, test, truth] = fingerprints.map(String::from);
         RetrainIdentity {
-            recipe: format!("{} {:?} {:?} {:?}", recipe.spec, recipe.init, recipe.config, data.shape),
+            recipe: format!("{} {:?} {:?} {:?}", recipe.spec, recipe.init, recipe.config, shape),
+            train,
             images: indices.len(),
-            labels_digest: digest,
+            indices_digest: digest,
+            test,
+            truth,
         }
     }
 }

@@ -54,8 +54,8 @@ pub struct SuspectsArgs {
     #[arg(long, default_value = "self-confidence")]
     pub rank: String,
     /// cross-val: which images confident learning flags once its joint has said how many:
-    /// capped (per cell by margin, no more than the confident joint counts, lowest p of the
-    /// given label kept), noise-rate (per cell, by margin) or self-confidence (lowest p of the
+    /// capped (per cell by margin, no more than the uncalibrated joint's off-diagonal total,
+    /// lowest p of the given label kept), noise-rate (per cell, by margin) or self-confidence (lowest p of the
     /// given label).
     #[arg(long, default_value = "capped")]
     pub prune: String,

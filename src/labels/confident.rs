@@ -25,7 +25,7 @@
 //!      injected flips: 14,200–14,300 calibrated against 12,000–12,400 uncalibrated), so the
 //!      cells say where to look and the uncalibrated total how many to take.
 //!
-//!    Either way an image flagged whose model argmax is its given label is unflagged, as
+//!    Under every rule an image flagged whose model argmax is its given label is unflagged, as
 //!    cleanlab does: the model would not change it. Measured on Fashion-MNIST with 20% injected
 //!    noise (README, detector benchmark), self-confidence finds symmetric noise best and the
 //!    per-cell rule noise along class pairs best; the capped rule is within 0.03 F1 of the

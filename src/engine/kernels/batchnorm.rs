@@ -7,9 +7,10 @@
 use super::vector::F32Vector;
 
 simd_kernel! {
-    /// `(Σ (x[i] - shift), Σ (x[i] - shift)²)` over one plane: mean and variance in one pass. With
-    /// `shift` a value of the plane, the squares stay of the order of the plane's spread, so
-    /// removing the mean afterwards cancels no more digits than the two-pass sum does.
+    /// `(Σ (x[i] - shift), Σ (x[i] - shift)²)` over one plane: mean and variance in one pass.
+    /// Removing the mean afterwards (Σd² − (Σd)²/n) cancels about log₁₀(1 + ((shift − mean)/σ)²)
+    /// digits, so `shift` should sit near the mean in units of the spread σ: the layer passes the
+    /// plane's first value.
     pub fn sum_and_sum_sq_dev / sum_and_sum_sq_dev_on(x: &[f32], shift: f32) -> (f32, f32)
         = sum_and_sum_sq_dev_scalar, sum_and_sum_sq_dev_vector;
 

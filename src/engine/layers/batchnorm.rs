@@ -102,9 +102,9 @@ impl BatchNorm {
             .collect()
     }
 
-    /// The backward of the normalisation alone — of the fused ReLU too with `relu_gate` — : dγ,
-    /// dβ, and dx when asked.
-    fn backward_normalisation(&mut self, x: &Tensor, dy: &Tensor, relu_gate: bool, want_dx: bool) -> Option<Tensor> {
+    /// dγ, dβ, and dx when asked, of the normalisation and, with `relu_gate`, of the fused ReLU
+    /// after it.
+    fn backward_gated(&mut self, x: &Tensor, dy: &Tensor, relu_gate: bool, want_dx: bool) -> Option<Tensor> {
         let batch = x.batch();
         let gate = |c: usize| (self.scale[c], self.shift[c]);
         let sums: Vec<(f64, f64)> = (0..self.channels)
@@ -213,7 +213,7 @@ impl Layer for BatchNorm {
     /// With a fused ReLU, `dy` is the gradient of its output; its mask comes from x, not `y`.
     fn backward(&mut self, x: &Tensor, _y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
         let relu_gate = self.relu && !self.relu_masked_after;
-        self.backward_normalisation(x, dy, relu_gate, want_dx)
+        self.backward_gated(x, dy, relu_gate, want_dx)
     }
 
     fn fuse_relu(&mut self) -> bool {
@@ -251,16 +251,23 @@ mod tests {
     use crate::engine::rng::Rng;
 
     /// The one-pass statistics against an f64 two-pass reference, on a channel whose mean is
-    /// 10⁵ times its spread (where E[x²] − E[x]² in f32 would keep no digit of the variance) and
-    /// on planes of one value (batch-norm after a dense layer).
+    /// 10⁵ times its spread (where E[x²] − E[x]² in f32 would keep no digit of the variance),
+    /// the same with every plane's first value (the shift) ten spreads above the rest, and on
+    /// planes of one value (batch-norm after a dense layer).
     #[test]
     fn batch_statistics_hold_on_a_large_mean_and_on_one_value_planes() {
         let mut rng = Rng::new(3);
-        for (shape, offset) in [(vec![2usize, 5, 7], 1000.0f32), (vec![3], -3.0)] {
+        for (shape, offset, first) in
+            [(vec![2usize, 5, 7], 1000.0f32, 0.0), (vec![2, 5, 7], 1000.0, 0.06), (vec![3], -3.0, 0.0)]
+        {
             let bn = BatchNorm::new(&shape);
             let len = 6 * bn.channels * bn.plane;
-            let data: Vec<f32> =
-                (0..len).map(|k| offset * (1 + k / bn.plane % bn.channels) as f32 + rng.uniform(-0.01, 0.01)).collect();
+            let data: Vec<f32> = (0..len)
+                .map(|k| {
+                    let outlier = if k % bn.plane == 0 { first } else { 0.0 };
+                    offset * (1 + k / bn.plane % bn.channels) as f32 + rng.uniform(-0.01, 0.01) + outlier
+                })
+                .collect();
             let x = Tensor::from_vec(&[&[6][..], &shape].concat(), data);
             for (c, &(mean, var)) in bn.batch_statistics(&x).iter().enumerate() {
                 let values: Vec<f64> =

@@ -98,7 +98,8 @@ pub trait Layer: Send {
     }
 
     /// Asks the layer to apply the ReLU that follows it to its own output, in the pass that writes
-    /// the output, and to mask `dy` by `y > 0` in its backward. Returns whether it will; the
+    /// the output, and to mask `dy` where the ReLU passed its input (by `y > 0`, or recomputed
+    /// from the input) in its backward. Returns whether it will; the
     /// model then skips that ReLU layer (same values, two fewer passes over the activation).
     fn fuse_relu(&mut self) -> bool {
         false
