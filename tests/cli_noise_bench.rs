@@ -158,7 +158,8 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
     assert_eq!((&again["detectors"], &again["retrain"]), (&r["detectors"], &r["retrain"]));
     assert_eq!(again["last_epoch_by_epoch"], r["last_epoch_by_epoch"]);
 
-    // A retraining kept with other settings is not reused: another learning rate trains all four.
+    // A retraining kept with other settings is not reused: another learning rate trains all four
+    // (the folds are reused: fold files do not record the learning rate, see `FoldPlan`).
     let (code, stdout, stderr) = run(&[&bench_args("symmetric", "0.2", &dir)[..], &["--lr", "0.002"]].concat());
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout.matches(", seed 5: training on").count(), 4, "{stdout}");
