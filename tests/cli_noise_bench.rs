@@ -158,11 +158,28 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
     assert_eq!((&again["detectors"], &again["retrain"]), (&r["detectors"], &r["retrain"]));
     assert_eq!(again["last_epoch_by_epoch"], r["last_epoch_by_epoch"]);
 
-    // A retraining kept with other settings is not reused: another learning rate trains all four
-    // (the folds are reused: fold files do not record the learning rate, see `FoldPlan`).
-    let (code, stdout, stderr) = run(&[&bench_args("symmetric", "0.2", &dir)[..], &["--lr", "0.002"]].concat());
+    // A retraining measured on another test set is not reused: one test image fewer retrains
+    // all four, while the folds (trained on the same set) are reused.
+    let csv = std::fs::read_to_string("data/fashion-mnist-sample/fashion-mnist_test.csv").unwrap();
+    let shorter = dir.join("test-minus-one.csv");
+    std::fs::write(&shorter, csv.lines().take(csv.lines().count() - 1).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let other_test = [&bench_args("symmetric", "0.2", &dir)[..], &["--test", shorter.to_str().unwrap()]].concat();
+    let (code, stdout, stderr) = run(&other_test);
     assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("cross-validation fold 2/2: already in"), "{stdout}");
     assert_eq!(stdout.matches(", seed 5: training on").count(), 4, "{stdout}");
+
+    // Folds trained with another learning rate are refused, not mixed in.
+    let (code, _, stderr) = run(&[&bench_args("symmetric", "0.2", &dir)[..], &["--lr", "0.002"]].concat());
+    assert_eq!(code, 1);
+    let fold_file = dir.join("cross-val").join("fold-1.json");
+    let refused = format!(
+        "error: {} was made with other training settings (optimizer, learning rate, batch size, augmentation or init); \
+         delete {} or ask for the same settings\n",
+        fold_file.display(),
+        dir.join("cross-val").display()
+    );
+    assert_eq!(stderr, refused);
 }
 
 /// Pair noise, first with `--detect-only` (the cross-validation alone), then completed by the

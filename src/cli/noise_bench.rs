@@ -22,7 +22,7 @@ use crate::labels::confident::{Prune, Rank};
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
 use crate::labels::noise::{Noise, Score, corrected, inject, score, without};
 use crate::labels::suspects::{DatasetRef, FORMAT, SuspectsInfo, fingerprint, write_suspects};
-use crate::train::cv::{FoldPlan, averaged_epochs, folds_present, read_oof, run_fold};
+use crate::train::cv::{FoldPlan, averaged_epochs, folds_present, read_oof, run_fold, training_settings};
 use crate::train::evaluate::evaluate;
 use crate::train::recipe::Recipe;
 use crate::train::trainer::{EpochRecord, Misclassified, Observer, TrainConfig};
@@ -229,8 +229,14 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     let epochs = recipe.config.epochs;
     let classes = clean.class_names.len();
     let folds_dir = dir.join("cross-val");
-    let plan =
-        FoldPlan { folds: args.folds, seed, spec: recipe.spec.clone(), epochs: recipe.config.epochs, averaged_epochs };
+    let plan = FoldPlan {
+        folds: args.folds,
+        seed,
+        spec: recipe.spec.clone(),
+        epochs: recipe.config.epochs,
+        averaged_epochs,
+        training: training_settings(&recipe),
+    };
     // Folds an interrupted benchmark already wrote into the same --out are reused: the plan
     // (folds, seed, network, epochs, averaging) must match, and read_oof checks every noisy label.
     let present = folds_present(&folds_dir, &plan)?;

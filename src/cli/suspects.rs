@@ -17,7 +17,7 @@ use crate::labels::confident::{Prune, Rank, argmax_disagreement, confident_learn
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
 use crate::labels::suspects::{DatasetRef, FORMAT, Suspect, SuspectsInfo, write_suspects};
 use crate::report::suspects::suspects_png;
-use crate::train::cv::{FoldPlan, averaged_epochs, folds_present, read_oof, run_fold};
+use crate::train::cv::{FoldPlan, averaged_epochs, folds_present, read_oof, run_fold, training_settings};
 use crate::train::recipe::Recipe;
 use crate::train::run::{ModelInfo, load_model, read_json, read_misclassified, read_train_set};
 use clap::Args;
@@ -166,6 +166,7 @@ fn cross_validate(
         spec: recipe.spec.clone(),
         epochs: recipe.config.epochs,
         averaged_epochs,
+        training: training_settings(&recipe),
     };
     let present = folds_present(dir, &plan)?;
     let to_run: Vec<usize> = match args.fold {

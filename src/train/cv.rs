@@ -8,7 +8,7 @@
 use super::evaluate::evaluate;
 use super::recipe::Recipe;
 use super::run::read_json;
-use super::trainer::Observer;
+use super::trainer::{Observer, TrainConfig};
 use crate::data::{Dataset, write_atomic};
 use crate::engine::rng::{Purpose, Rng};
 use crate::engine::step::argmax;
@@ -51,7 +51,20 @@ pub struct FoldResult {
     /// last this many epochs (1: the final model alone; files from before this field are so).
     #[serde(default = "one")]
     pub averaged_epochs: usize,
+    /// Every other setting the fold trained with ([`training_settings`]); `None` in files from
+    /// before it, which are taken as matching.
+    #[serde(default)]
+    pub training: Option<String>,
     pub seconds: f64,
+}
+
+/// The recipe's settings beyond the network, seed and epochs that change a fold's predictions
+/// (optimizer, learning rate and schedule, batch size, augmentation, normalisation, init…), as
+/// one comparable line.
+pub fn training_settings(recipe: &Recipe) -> String {
+    // Seed and epochs are compared on their own, with their own messages.
+    let rest = TrainConfig { seed: 0, epochs: 0, ..recipe.config.clone() };
+    format!("{:?} {rest:?}", recipe.init)
 }
 
 fn one() -> usize {
@@ -120,6 +133,7 @@ pub fn run_fold(
         held_out_images: held_out.len(),
         epochs: cfg.epochs,
         averaged_epochs,
+        training: Some(training_settings(recipe)),
         seconds: started.elapsed().as_secs_f64(),
     };
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -151,8 +165,7 @@ pub fn oof_path(dir: &Path, fold: usize) -> PathBuf {
     dir.join(format!("fold-{fold}-oof.csv"))
 }
 
-/// What fold files must agree on to be combined: what a [`FoldResult`] records. (It does not
-/// record the optimizer or learning rate, so folds differing only in those are not caught.)
+/// What fold files must agree on to be combined: what a [`FoldResult`] records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoldPlan {
     pub folds: usize,
@@ -160,6 +173,8 @@ pub struct FoldPlan {
     pub spec: String,
     pub epochs: usize,
     pub averaged_epochs: usize,
+    /// [`training_settings`] of the recipe.
+    pub training: String,
 }
 
 impl FoldPlan {
@@ -180,6 +195,9 @@ impl FoldPlan {
         }
         if result.spec != self.spec {
             diffs.push(format!("network '{}' (here '{}')", result.spec, self.spec));
+        }
+        if result.training.as_ref().is_some_and(|t| *t != self.training) {
+            diffs.push("other training settings (optimizer, learning rate, batch size, augmentation or init)".into());
         }
         (!diffs.is_empty()).then(|| diffs.join(", "))
     }
