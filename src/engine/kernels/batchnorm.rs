@@ -209,7 +209,7 @@ unsafe fn affine2_relu_vector<V: F32Vector>(
         let (scale, shift) = (V::splat(gate.0), V::splat(gate.1));
         // As affine2: the scalar twin's roundings in its order. An explicit loop with an
         // always-inlined helper, not `map2`'s closure: a closure this size was not inlined, so it
-        // ran without the target feature, every vector operation an out-of-line call (perf: 9%
+        // ran without the target feature, every vector operation an out-of-line call (perf: 8%
         // of a seed000 step).
         while i + V::LANES <= n {
             gated_affine_vector(V::load(pg.add(i)), V::load(px.add(i)), (a, b, c), scale, shift).store(out.add(i));
