@@ -79,7 +79,7 @@ struct DetectorRow {
 /// The last-epoch detector after each epoch of training on the noisy set: the images that
 /// epoch's forward passes got wrong, scored against the flips. As the network memorises the
 /// noisy labels, fewer flipped images are mistaken and recall falls.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct EpochDetectorRow {
     epoch: usize,
     flagged: usize,
