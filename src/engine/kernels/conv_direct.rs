@@ -45,7 +45,7 @@ pub fn conv1_forward_scalar(
                 for kx in 0..k {
                     let weight = kernel[ky * k + kx];
                     for (dst, &src) in out_row.iter_mut().zip(&in_row[kx..kx + ow]) {
-                        *dst += weight * src;
+                        *dst = weight.mul_add(src, *dst);
                     }
                 }
             }
@@ -56,78 +56,157 @@ pub fn conv1_forward_scalar(
     }
 }
 
-/// Output rows computed together. Each output is a chain of k² dependent adds (the scalar twin's
-/// order, for the same bits); a chain at a time waited on the adds' latency, four interleaved keep
-/// the adder busy.
+/// Output rows computed together: a loaded input vector serves every row whose window covers it
+/// (up to k of them), so four rows of a 3×3 layer load 6 input rows' worth, not 12.
 const CONV1_ROWS: usize = 4;
 
-/// The stretch of `n ≤ LANES` columns (whole vector or masked) of `rows` output rows, each
-/// accumulated in a register over the k×k taps. Each tap is a multiply then an add in the scalar
-/// twin's order (no FMA), so every path gives the same bits.
+/// The stretch of `n ≤ LANES` columns (whole vector or masked) of `ROWS` output rows of
+/// `CHANNELS` 3×3 output channels, each accumulated in a register over its 9 taps in the scalar
+/// twin's order (ky, then kx, one fused multiply-add each), so every path gives the same bits.
+/// The input is walked row by row and each shifted vector loaded once, for all the rows and
+/// channels it feeds.
 #[inline(always)]
-unsafe fn conv1_rows_chunk<V: F32Vector, const ROWS: usize>(
+unsafe fn conv1_block_3x3<V: F32Vector, const ROWS: usize, const CHANNELS: usize>(
     src: *const f32,
     w: usize,
-    taps: &[V],
-    k: usize,
-    bias: V,
+    taps: &[[V; 9]; CHANNELS],
+    bias: &[V; CHANNELS],
     n: usize,
-) -> [V; ROWS] {
+) -> [[V; ROWS]; CHANNELS] {
+    let mut acc = [[bias[0]; ROWS]; CHANNELS];
+    for c in 1..CHANNELS {
+        acc[c] = [bias[c]; ROWS];
+    }
+    // SAFETY (caller): rows 0..ROWS + 2 of `src` hold columns 0..n + 2.
     unsafe {
-        let mut acc = [bias; ROWS];
-        for ky in 0..k {
-            for kx in 0..k {
-                let tap = taps[ky * k + kx];
-                for (r, acc) in acc.iter_mut().enumerate() {
-                    let at = src.add((r + ky) * w + kx);
-                    let input = if n == V::LANES { V::load(at) } else { V::load_partial(at, n, 0.0) };
-                    *acc = acc.add(tap.mul(input));
+        for input_row in 0..ROWS + 2 {
+            for kx in 0..3 {
+                let input = load_upto::<V>(src.add(input_row * w + kx), n);
+                // Tap (ky, kx) of output row r reads input row r + ky: ky ascends with the input
+                // row, as in the scalar order.
+                for ky in 0..3 {
+                    if input_row >= ky && input_row - ky < ROWS {
+                        let row = input_row - ky;
+                        for c in 0..CHANNELS {
+                            acc[c][row] = taps[c][ky * 3 + kx].mul_add(input, acc[c][row]);
+                        }
+                    }
                 }
             }
         }
-        acc
     }
+    acc
 }
 
-/// One output channel's plane, with the taps already splatted. Called with a literal k = 3 and
-/// an array of taps, the tap loops unroll and the taps stay in registers across the plane.
+/// `CHANNELS` output planes of a 3×3 layer (`weights` CHANNELS × 9, `out` CHANNELS × oh × ow),
+/// their taps splatted into registers that stay there across the planes.
 #[inline(always)]
-unsafe fn conv1_plane<V: F32Vector>(
+unsafe fn conv1_planes_3x3<V: F32Vector, const CHANNELS: usize>(
     plane: &[f32],
     w: usize,
-    taps: &[V],
-    k: usize,
-    bias: f32,
+    weights: &[f32],
+    bias: &[f32],
     relu: bool,
-    out_plane: &mut [f32],
+    out: &mut [f32],
 ) {
-    let ow = w - k + 1;
-    let oh = out_plane.len() / ow;
-    assert!(plane.len() >= (oh + k - 1) * w && taps.len() == k * k);
-    // SAFETY: rows y..y + k of the plane hold columns x..x + n + k - 1 for every chunk.
+    let ow = w - 2;
+    let oh = out.len() / CHANNELS / ow;
+    assert!(plane.len() >= (oh + 2) * w && weights.len() == CHANNELS * 9 && bias.len() == CHANNELS);
+    // SAFETY: rows y..y + rows + 2 of the plane hold columns x..x + n + 2 for every chunk, and
+    // channel c's output row y + r, columns x..x + n, lies inside `out`.
     unsafe {
-        let bias = V::splat(bias);
+        // Explicit loops: `array::from_fn`'s closures left the splats out of line.
+        let mut taps = [[V::zero(); 9]; CHANNELS];
+        let mut splat_bias = [V::zero(); CHANNELS];
+        for c in 0..CHANNELS {
+            for (tap, &weight) in taps[c].iter_mut().zip(&weights[c * 9..]) {
+                *tap = V::splat(weight);
+            }
+            splat_bias[c] = V::splat(bias[c]);
+        }
+        let bias = splat_bias;
         let mut y = 0;
         while y < oh {
-            let (src, dst) = (plane.as_ptr().add(y * w), out_plane.as_mut_ptr().add(y * ow));
+            let whole_block = y + CONV1_ROWS <= oh;
+            let src = plane.as_ptr().add(y * w);
             let mut x = 0;
             while x < ow {
-                // ow = 26 for 28×28 with k = 3: one whole vector and a masked one of 10 on AVX-512.
+                // ow = 26 for 28×28: one whole vector and a masked one of 10 on AVX-512.
                 let n = (ow - x).min(V::LANES);
-                let store = |r: usize, chunk: V| {
-                    let chunk = if relu { chunk.max(V::zero()) } else { chunk };
-                    let at = dst.add(r * ow + x);
-                    if n == V::LANES { chunk.store(at) } else { chunk.store_partial(at, n) }
-                };
-                if y + CONV1_ROWS <= oh {
-                    let chunks = conv1_rows_chunk::<V, CONV1_ROWS>(src.add(x), w, taps, k, bias, n);
-                    chunks.into_iter().enumerate().for_each(|(r, chunk)| store(r, chunk));
+                let dst = out.as_mut_ptr().add(y * ow + x);
+                if whole_block {
+                    let block = conv1_block_3x3::<V, CONV1_ROWS, CHANNELS>(src.add(x), w, &taps, &bias, n);
+                    for (c, rows) in block.into_iter().enumerate() {
+                        for (r, chunk) in rows.into_iter().enumerate() {
+                            store_output(dst.add(c * oh * ow + r * ow), chunk, n, relu);
+                        }
+                    }
                 } else {
-                    store(0, conv1_rows_chunk::<V, 1>(src.add(x), w, taps, k, bias, n)[0]);
+                    let block = conv1_block_3x3::<V, 1, CHANNELS>(src.add(x), w, &taps, &bias, n);
+                    for (c, rows) in block.into_iter().enumerate() {
+                        store_output(dst.add(c * oh * ow), rows[0], n, relu);
+                    }
                 }
                 x += n;
             }
-            y += if y + CONV1_ROWS <= oh { CONV1_ROWS } else { 1 };
+            y += if whole_block { CONV1_ROWS } else { 1 };
+        }
+    }
+}
+
+/// Stores `n ≤ LANES` outputs at `at`, clamped at 0 with a fused ReLU. A function, not a
+/// closure: closures in these kernels were compiled out of line, without the target feature.
+#[inline(always)]
+unsafe fn store_output<V: F32Vector>(at: *mut f32, chunk: V, n: usize, relu: bool) {
+    // SAFETY (caller): `at` holds n floats.
+    unsafe {
+        let chunk = if relu { chunk.max(V::zero()) } else { chunk };
+        if n == V::LANES { chunk.store(at) } else { chunk.store_partial(at, n) }
+    }
+}
+
+/// One output plane of any kernel size: each output vector a chain of k² fused multiply-adds
+/// in the scalar order, `CONV1_ROWS` chains interleaved to hide their latency.
+#[inline(always)]
+unsafe fn conv1_plane_any<V: F32Vector>(
+    plane: &[f32],
+    w: usize,
+    kernel: &[f32],
+    k: usize,
+    bias: f32,
+    relu: bool,
+    out: &mut [f32],
+) {
+    let ow = w - k + 1;
+    let oh = out.len() / ow;
+    assert!(plane.len() >= (oh + k - 1) * w && kernel.len() == k * k);
+    // SAFETY: rows y..y + rows + k - 1 of the plane hold columns x..x + n + k - 1.
+    unsafe {
+        let mut taps = Vec::with_capacity(kernel.len());
+        for &weight in kernel {
+            taps.push(V::splat(weight));
+        }
+        let mut y = 0;
+        while y < oh {
+            let rows = if y + CONV1_ROWS <= oh { CONV1_ROWS } else { 1 };
+            let mut x = 0;
+            while x < ow {
+                let n = (ow - x).min(V::LANES);
+                let mut acc = [V::splat(bias); CONV1_ROWS];
+                for ky in 0..k {
+                    for kx in 0..k {
+                        for (r, acc) in acc.iter_mut().enumerate().take(rows) {
+                            let input = load_upto::<V>(plane.as_ptr().add((y + r + ky) * w + x + kx), n);
+                            *acc = taps[ky * k + kx].mul_add(input, *acc);
+                        }
+                    }
+                }
+                for (r, chunk) in acc.into_iter().enumerate().take(rows) {
+                    store_output(out.as_mut_ptr().add((y + r) * ow + x), chunk, n, relu);
+                }
+                x += n;
+            }
+            y += rows;
         }
     }
 }
@@ -148,22 +227,24 @@ unsafe fn conv1_forward_vector<V: F32Vector>(
     assert_eq!(plane.len(), h * w);
     assert_eq!(weights.len(), out_channels * k * k);
     assert_eq!(out.len(), out_channels * oh * ow);
-    for (o, out_plane) in out.chunks_exact_mut(oh * ow).enumerate() {
-        let kernel = &weights[o * k * k..(o + 1) * k * k];
-        // SAFETY: conv1_plane checks that the plane holds every row it reads.
-        unsafe {
-            if k == 3 {
-                let mut taps = [V::zero(); 9];
-                for (tap, &weight) in taps.iter_mut().zip(kernel) {
-                    *tap = V::splat(weight);
-                }
-                conv1_plane::<V>(plane, w, &taps, 3, bias[o], relu, out_plane);
+    let plane_len = oh * ow;
+    // SAFETY: the lengths are checked above; the kernels check the rows they read.
+    unsafe {
+        if k != 3 {
+            for (o, out_plane) in out.chunks_exact_mut(plane_len).enumerate() {
+                conv1_plane_any::<V>(plane, w, &weights[o * k * k..(o + 1) * k * k], k, bias[o], relu, out_plane);
+            }
+            return;
+        }
+        let mut o = 0;
+        while o < out_channels {
+            let (weights, bias, out) = (&weights[o * 9..], &bias[o..], &mut out[o * plane_len..]);
+            if channels_together(V::LANES) == 2 && o + 2 <= out_channels {
+                conv1_planes_3x3::<V, 2>(plane, w, &weights[..18], &bias[..2], relu, &mut out[..2 * plane_len]);
+                o += 2;
             } else {
-                let mut taps = Vec::with_capacity(k * k);
-                for &weight in kernel {
-                    taps.push(V::splat(weight));
-                }
-                conv1_plane::<V>(plane, w, &taps, k, bias[o], relu, out_plane);
+                conv1_planes_3x3::<V, 1>(plane, w, &weights[..9], &bias[..1], relu, &mut out[..plane_len]);
+                o += 1;
             }
         }
     }
