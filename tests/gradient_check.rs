@@ -255,6 +255,51 @@ fn a_fused_relu_gives_the_same_bits_as_a_relu_layer() {
     }
 }
 
+/// In evaluation a convolution applies the max-pool after it itself (the model skips the pool
+/// layer): the same bits as the two layers, on every kernel the convolution picks (direct for
+/// one input channel, wide rows, im2col for stride 2), with and without its fused ReLU, for
+/// pools that do and do not tile the output; and training forwards are left unpooled.
+#[test]
+fn a_fused_max_pool_gives_the_same_bits_as_a_pool_layer() {
+    let shapes = [
+        ([1, 12, 12], 1, Padding::Valid),
+        ([4, 13, 13], 1, Padding::Valid),
+        ([3, 9, 9], 1, Padding::Same),
+        ([3, 14, 14], 2, Padding::Same),
+    ];
+    for (in_shape, stride, padding) in shapes {
+        for window in [(2, 2), (3, 2), (2, 1)] {
+            for relu in [false, true] {
+                let what = format!("conv {in_shape:?} stride {stride} {padding:?}, pool {window:?}, relu {relu}");
+                let conv = |seed| Conv2d::new(&in_shape, 5, 3, stride, padding, Init::HeNormal, &mut Rng::new(seed));
+                let (mut plain, mut fused) = (conv(3), conv(3));
+                if relu {
+                    assert!(plain.fuse_relu() && fused.fuse_relu(), "{what}");
+                }
+                assert!(fused.fuse_pool(window), "{what}");
+                let x = random_tensor(&[7, in_shape[0], in_shape[1], in_shape[2]], -1.0, 1.0, &mut Rng::new(12));
+                let z = plain.forward(&x, Mode::Eval);
+                let mut pool = MaxPool2d::new(&z.shape[1..], window.0, window.1);
+                assert_eq!(pool.pool_window(), Some(window));
+                let want = pool.forward(&z, Mode::Eval);
+                let got = fused.forward(&x, Mode::Eval);
+                assert_eq!(got.shape, want.shape, "{what}");
+                let bits = |t: &Tensor| t.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{what}");
+                if relu && window.0 == 2 {
+                    // (3×3 windows rarely lose all nine values to the ReLU.)
+                    assert!(want.data.contains(&0.0) && want.data.iter().any(|&v| v > 0.0), "{what}: both sides");
+                }
+                assert_eq!(
+                    fused.forward(&x, Mode::Train).data,
+                    plain.forward(&x, Mode::Train).data,
+                    "{what}: training"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn dropout_and_flatten_gradients_match_finite_differences() {
     let mut rng = Rng::new(7);

@@ -22,6 +22,7 @@ use crate::engine::kernels::conv_wide::{
 use crate::engine::kernels::elementwise::{add_bias, add_bias_relu, relu_backward, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
 use crate::engine::kernels::im2col::{ConvGeometry, col2im, col2im_rows, copy_run, im2col};
+use crate::engine::kernels::pool::maxpool_values;
 use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch};
 
 /// Aim for at least this many GEMM columns (samples × output pixels) per task.
@@ -79,6 +80,9 @@ pub struct Conv2d {
     relu: bool,
     /// ... and its mask on `dy` by the layer after (see [`Layer::skip_relu_mask`]).
     relu_masked_after: bool,
+    /// The max-pool after this layer, (kernel, stride), which evaluation forwards apply here
+    /// (see [`Layer::fuse_pool`]).
+    pool: Option<(usize, usize)>,
     /// The last training forward's patch matrices, chunk after chunk, and its batch size.
     patches: Vec<f32>,
     patches_batch: Option<usize>,
@@ -113,6 +117,7 @@ impl Conv2d {
             bias: Param::new("bias", &[out_channels], vec![0.0; out_channels], false),
             relu: false,
             relu_masked_after: false,
+            pool: None,
             patches: Vec::new(),
             patches_batch: None,
         }
@@ -235,15 +240,19 @@ impl Conv2d {
     }
 
     /// [`Self::forward_chunk`] with the wide-row kernel, one sample at a time; `panels` are the
-    /// packed weights.
-    fn forward_chunk_wide(&self, x: &[f32], y: &mut [f32], panels: &[f32]) {
+    /// packed weights. With `pool` (kernel, stride), `y` receives the max-pool of the output.
+    fn forward_chunk_wide(&self, x: &[f32], y: &mut [f32], panels: &[f32], pool: Option<(usize, usize)>) {
         let g = &self.geometry;
         let (hp, wp) = (g.height + 2 * g.pad, g.width + 2 * g.pad);
         let (oh, ow) = (g.out_height(), g.out_width());
         let input_len = conv_wide::input_len(g.channels, hp, wp, g.kernel);
+        let y_len = match pool {
+            Some(window) => self.pooled_len(window),
+            None => self.out_len(),
+        };
         with_scratch(input_len, |padded| {
             with_scratch(padded_rows(self.out_channels) * oh * wp, |wide| {
-                for (i, y) in y.chunks_exact_mut(self.out_len()).enumerate() {
+                for (i, y) in y.chunks_exact_mut(y_len).enumerate() {
                     let first = i * g.in_len();
                     // Unpadded planes are read where they are, the kernel's slack being the next
                     // sample's values (they reach only dropped columns); the last sample of the
@@ -256,6 +265,10 @@ impl Conv2d {
                         &*padded
                     };
                     conv_wide(input, g.channels, hp, wp, g.kernel, panels, wide);
+                    if let Some(window) = pool {
+                        self.pool_wide_planes(wide, wp, window, y);
+                        continue;
+                    }
                     // Drop each wide row's last k - 1 columns, adding the bias (and the ReLU).
                     let planes = wide.chunks_exact(oh * wp).zip(y.chunks_exact_mut(oh * ow));
                     for ((wide_plane, y_plane), &bias) in planes.zip(&self.bias.value) {
@@ -270,6 +283,66 @@ impl Conv2d {
                 }
             })
         })
+    }
+
+    /// Output floats of one sample after the fused max-pool `(kernel, stride)`.
+    fn pooled_len(&self, (kernel, stride): (usize, usize)) -> usize {
+        let g = &self.geometry;
+        self.out_channels * ((g.out_height() - kernel) / stride + 1) * ((g.out_width() - kernel) / stride + 1)
+    }
+
+    /// One sample's max-pooled output from its wide rows (`wp` columns, the last k - 1 of each
+    /// dropped): the raw sums are pooled first, then the bias (and ReLU) added to the pooled
+    /// values. Adding a constant and clamping at 0 are monotone in floating point, so the
+    /// maximum of the biased values is the biased maximum: the same bits as pooling the
+    /// layer's output, on a quarter of the values. The pooled columns never reach the dropped
+    /// ones: the last of them ends at (ow - kernel) / stride · stride + kernel ≤ ow.
+    fn pool_wide_planes(&self, wide: &[f32], wp: usize, (kernel, stride): (usize, usize), y: &mut [f32]) {
+        let g = &self.geometry;
+        let oh = g.out_height();
+        let (ph, pw) = ((oh - kernel) / stride + 1, (g.out_width() - kernel) / stride + 1);
+        let wide_pw = (wp - kernel) / stride + 1;
+        with_scratch(ph * wide_pw, |pooled| {
+            let planes = wide.chunks_exact(oh * wp).zip(y.chunks_exact_mut(ph * pw));
+            for ((wide_plane, y_plane), &bias) in planes.zip(&self.bias.value) {
+                maxpool_values(wide_plane, oh, wp, kernel, stride, pooled);
+                for (src, dst) in pooled.chunks_exact(wide_pw).zip(y_plane.chunks_exact_mut(pw)) {
+                    if self.relu {
+                        dst.iter_mut().zip(&src[..pw]).for_each(|(d, &v)| *d = (v + bias).max(0.0));
+                    } else {
+                        dst.iter_mut().zip(&src[..pw]).for_each(|(d, &v)| *d = v + bias);
+                    }
+                }
+            }
+        })
+    }
+
+    /// An evaluation forward with the fused max-pool `window`: each task computes its samples'
+    /// convolution into scratch memory and pools it from there (the wide-row kernel pools its
+    /// wide rows directly), so the unpooled activation never goes out to memory.
+    fn forward_pooled(&self, x: &Tensor, window: (usize, usize)) -> Tensor {
+        let g = &self.geometry;
+        let (in_len, out_len, pooled_len) = (g.in_len(), self.out_len(), self.pooled_len(window));
+        let (oh, ow, (kernel, stride)) = (g.out_height(), g.out_width(), window);
+        let (ph, pw) = ((oh - kernel) / stride + 1, (ow - kernel) / stride + 1);
+        let mut y = Tensor::for_overwrite(&[x.batch(), self.out_channels, ph, pw]);
+        // The direct kernel goes one sample at a time anyway; im2col keeps its chunk for the GEMM.
+        let task = if self.uses_direct_kernel() { 1 } else { self.samples_per_task(Mode::Eval) };
+        let panels = self
+            .uses_wide_kernel()
+            .then(|| pack_panels(&self.weight.value, self.out_channels, self.geometry.patch_len()));
+        y.data.par_chunks_mut(task * pooled_len).zip(x.data.par_chunks(task * in_len)).for_each(|(y, x)| {
+            if let Some(panels) = &panels {
+                return self.forward_chunk_wide(x, y, panels, Some(window));
+            }
+            with_scratch(x.len() / in_len * out_len, |full| {
+                self.forward_chunk(x, full, None);
+                for (full, y) in full.chunks_exact(oh * ow).zip(y.chunks_exact_mut(ph * pw)) {
+                    maxpool_values(full, oh, ow, kernel, stride, y);
+                }
+            })
+        });
+        y
     }
 
     /// Writes this chunk's dx with the wide-row kernel: the convolution of `dY` (rows of
@@ -481,6 +554,9 @@ impl Layer for Conv2d {
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
         let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
         assert_eq!(x.sample_len(), in_len, "conv input shape {:?}", x.shape);
+        if let (Mode::Eval, Some(window)) = (mode, self.pool) {
+            return self.forward_pooled(x, window);
+        }
         let mut shape = vec![x.batch()];
         shape.extend(self.out_shape());
         let mut y = Tensor::for_overwrite(&shape);
@@ -502,7 +578,7 @@ impl Layer for Conv2d {
         let this = &*self;
         y.data.par_chunks_mut(task * out_len).zip(x.data.par_chunks(task * in_len)).zip(keep_chunks).for_each(
             |((y, x), keep)| match &panels {
-                Some(panels) => this.forward_chunk_wide(x, y, panels),
+                Some(panels) => this.forward_chunk_wide(x, y, panels, None),
                 None => this.forward_chunk(x, y, keep),
             },
         );
@@ -572,6 +648,11 @@ impl Layer for Conv2d {
 
     fn skip_relu_mask(&mut self) {
         self.relu_masked_after = true;
+    }
+
+    fn fuse_pool(&mut self, window: (usize, usize)) -> bool {
+        self.pool = Some(window);
+        true
     }
 
     fn params(&self) -> Vec<&Param> {

@@ -118,6 +118,10 @@ impl Layer for MaxPool2d {
         Some(dx)
     }
 
+    fn pool_window(&self) -> Option<(usize, usize)> {
+        Some((self.kernel, self.stride))
+    }
+
     fn mask_input_gradient_by_relu(&mut self) -> bool {
         self.mask_relu = true;
         true

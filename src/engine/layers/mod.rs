@@ -112,6 +112,19 @@ pub trait Layer: Send {
         false
     }
 
+    /// A max-pool's window, (kernel, stride); `None` for every other layer.
+    fn pool_window(&self) -> Option<(usize, usize)> {
+        None
+    }
+
+    /// Asks the layer to apply the max-pool after it (and after its fused ReLU) itself in
+    /// evaluation forwards, where no backward needs its unpooled output: the forward then returns
+    /// the pool's output, the same bits. Returns whether it will; the model then skips the pool
+    /// layer in evaluation (training runs both layers as they are).
+    fn fuse_pool(&mut self, _window: (usize, usize)) -> bool {
+        false
+    }
+
     /// Tells a layer that applies a fused ReLU that the `dy` its backward receives is already
     /// masked by it (see [`mask_input_gradient_by_relu`](Layer::mask_input_gradient_by_relu)).
     fn skip_relu_mask(&mut self) {}

@@ -24,6 +24,9 @@ pub struct Sequential {
     layers: Vec<Box<dyn Layer>>,
     /// `fused[i]`: layer i is a ReLU that layer i - 1 applies.
     fused: Vec<bool>,
+    /// `pooled[i]`: layer i is a max-pool that the layer owning the output before it applies in
+    /// evaluation forwards.
+    pooled: Vec<bool>,
     activations: Vec<Tensor>,
 }
 
@@ -159,11 +162,21 @@ impl Sequential {
                 layers[i - 2].skip_relu_mask();
             }
         }
+        // A max-pool after a convolution (and its fused ReLU) is applied by the convolution in
+        // evaluation forwards: the unpooled activation then stays in cache.
+        let mut pooled = vec![false; layers.len()];
+        for i in 1..layers.len() {
+            let owner = if fused[i - 1] { i.checked_sub(2) } else { Some(i - 1) };
+            if let (Some(window), Some(owner)) = (layers[i].pool_window(), owner) {
+                pooled[i] = layers[owner].fuse_pool(window);
+            }
+        }
         Ok(Sequential {
             name: name.to_string(),
             input_shape: input_shape.to_vec(),
             layers,
             fused,
+            pooled,
             activations: Vec::new(),
         })
     }
@@ -199,7 +212,8 @@ impl Sequential {
         if mode == Mode::Eval {
             // Nothing will go backward: keep only the newest activation.
             let mut current = x;
-            for (layer, _) in self.layers.iter_mut().zip(&self.fused).filter(|(_, fused)| !**fused) {
+            let skipped = self.fused.iter().zip(&self.pooled).map(|(&fused, &pooled)| fused || pooled);
+            for (layer, _) in self.layers.iter_mut().zip(skipped).filter(|(_, skipped)| !*skipped) {
                 let y = layer.forward(&current, mode);
                 std::mem::replace(&mut current, y).recycle();
             }
