@@ -3,6 +3,7 @@
 
 use crate::engine::kernels::update::{AdamStep, SgdStep, adam_update, sgd_plain_update, sgd_update};
 use crate::engine::layers::Param;
+use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OptimizerKind {
@@ -67,15 +68,18 @@ impl Optimizer {
         assert_eq!(self.state.len(), per_param * params.len(), "optimizer state does not match the model");
         self.steps += 1;
         let t = self.steps as i32;
+        // Every update is element-wise: the parameters are cut into runs of `UPDATE_CHUNK` that
+        // the threads share (the split changes no bits).
+        let mut runs = Vec::new();
         for (param, state) in params.iter_mut().zip(self.state.chunks_mut(per_param)) {
             let weight_decay = if param.decay { self.weight_decay } else { 0.0 };
+            let (values, grads) = (param.value.chunks_mut(UPDATE_CHUNK), param.grad.chunks(UPDATE_CHUNK));
             match (self.kind, state) {
                 (OptimizerKind::Sgd { momentum, nesterov }, [velocity]) => {
                     let step = SgdStep { lr, momentum, weight_decay, nesterov };
-                    if momentum == 0.0 {
-                        sgd_plain_update(&mut param.value, &param.grad, step);
-                    } else {
-                        sgd_update(&mut param.value, &param.grad, velocity, step);
+                    let velocities = velocity.chunks_mut(UPDATE_CHUNK);
+                    for ((value, grad), velocity) in values.zip(grads).zip(velocities) {
+                        runs.push(UpdateRun::Sgd { value, grad, velocity, step });
                     }
                 }
                 (OptimizerKind::Adam { beta1, beta2, eps } | OptimizerKind::AdamW { beta1, beta2, eps }, [m, v]) => {
@@ -89,10 +93,33 @@ impl Optimizer {
                         bias_correction1: 1.0 - beta1.powi(t),
                         bias_correction2: 1.0 - beta2.powi(t),
                     };
-                    adam_update(&mut param.value, &param.grad, m, v, step);
+                    let moments = m.chunks_mut(UPDATE_CHUNK).zip(v.chunks_mut(UPDATE_CHUNK));
+                    for ((value, grad), (m, v)) in values.zip(grads).zip(moments) {
+                        runs.push(UpdateRun::Adam { value, grad, m, v, step });
+                    }
                 }
                 _ => unreachable!("state length matches the optimizer kind"),
             }
+        }
+        runs.into_par_iter().for_each(UpdateRun::apply);
+    }
+}
+
+/// Parameters per update task: `seed002`'s 93,322 split into six.
+const UPDATE_CHUNK: usize = 1 << 14;
+
+/// One run of a parameter with its gradient and optimizer state.
+enum UpdateRun<'a> {
+    Sgd { value: &'a mut [f32], grad: &'a [f32], velocity: &'a mut [f32], step: SgdStep },
+    Adam { value: &'a mut [f32], grad: &'a [f32], m: &'a mut [f32], v: &'a mut [f32], step: AdamStep },
+}
+
+impl UpdateRun<'_> {
+    fn apply(self) {
+        match self {
+            UpdateRun::Sgd { value, grad, step, .. } if step.momentum == 0.0 => sgd_plain_update(value, grad, step),
+            UpdateRun::Sgd { value, grad, velocity, step } => sgd_update(value, grad, velocity, step),
+            UpdateRun::Adam { value, grad, m, v, step } => adam_update(value, grad, m, v, step),
         }
     }
 }
