@@ -13,10 +13,13 @@ use crate::engine::layers::{BatchNorm, Buffer, Conv2d, Dense, Dropout, Flatten, 
 use crate::engine::rng::{Purpose, Rng};
 use crate::engine::tensor::Tensor;
 
-/// Samples per pass through the whole network in [`Sequential::predict`]: `seed002`'s first
-/// activation is then 5.5 MB. Measured with `bench --infer --batch-size 1000`, 2 threads, three
-/// alternating rounds: 13.4–17.4 k images/s at 64 against 8.3–17.5 k at 128 and 12.3–13.4 k at 32.
-const PREDICT_CHUNK: usize = 64;
+/// Samples per pass through the whole network in [`Sequential::predict`], so each layer's output
+/// is still in cache when the next layer reads it. 64 was best (three alternating rounds of
+/// `bench --infer --batch-size 1000`) while `seed002`'s first activation went out whole (86 KB a
+/// sample); since the convolutions pool their own output in evaluation (21.6 KB a sample there),
+/// 200 ran 1.07× faster than 64 (1.07, 1.10, 1.01, 1.18, 1.04; peak memory 57 → 71 MB) and 500
+/// no faster than 200 (1.02×; 0.70–1.11, memory 1.66×) (`ROUNDS=5 benches/ab.sh`).
+const PREDICT_CHUNK: usize = 200;
 
 pub struct Sequential {
     pub name: String,
