@@ -219,4 +219,57 @@ mod tests {
         assert!((p.value[1] + 1.99).abs() < 1e-5, "{:?}", p.value);
         assert_eq!(p.value[2], 0.5);
     }
+
+    /// A parameter longer than one update run (three runs and a tail) and a short one, two steps
+    /// of every optimizer: the same bits as each update kernel over whole slices.
+    #[test]
+    fn updates_split_into_runs_give_the_same_bits_as_whole_slices() {
+        use crate::engine::kernels::update::{adam_update, sgd_plain_update, sgd_update};
+        let long = 3 * UPDATE_CHUNK + 1234;
+        let wave = |n: usize, k: f32| (0..n).map(|i| (i as f32 * k).sin() * 0.5).collect::<Vec<f32>>();
+        for name in ["sgd", "momentum", "nesterov", "adam", "adamw"] {
+            let kind = OptimizerKind::parse(name, None).unwrap();
+            let mut params =
+                [Param::new("weight", &[long], wave(long, 0.37), true), Param::new("bias", &[5], wave(5, 1.1), false)];
+            let (mut values, mut states): (Vec<Vec<f32>>, Vec<[Vec<f32>; 2]>) = (
+                params.iter().map(|p| p.value.clone()).collect(),
+                params.iter().map(|p| [vec![0.0; p.value.len()], vec![0.0; p.value.len()]]).collect(),
+            );
+            let mut opt = Optimizer::new(kind, 0.01);
+            for t in 1..=2 {
+                for (i, p) in params.iter_mut().enumerate() {
+                    p.grad = wave(p.value.len(), 0.11 * (t + i) as f32);
+                }
+                opt.step(&mut params.iter_mut().collect::<Vec<_>>(), 0.05);
+                for ((p, value), [first, second]) in params.iter().zip(&mut values).zip(&mut states) {
+                    let weight_decay = if p.decay { 0.01 } else { 0.0 };
+                    match kind {
+                        OptimizerKind::Sgd { momentum, nesterov } => {
+                            let step = SgdStep { lr: 0.05, momentum, weight_decay, nesterov };
+                            if momentum == 0.0 {
+                                sgd_plain_update(value, &p.grad, step);
+                            } else {
+                                sgd_update(value, &p.grad, first, step);
+                            }
+                        }
+                        OptimizerKind::Adam { beta1, beta2, eps } | OptimizerKind::AdamW { beta1, beta2, eps } => {
+                            let step = AdamStep {
+                                lr: 0.05,
+                                beta1,
+                                beta2,
+                                eps,
+                                weight_decay,
+                                decoupled: matches!(kind, OptimizerKind::AdamW { .. }),
+                                bias_correction1: 1.0 - beta1.powi(t as i32),
+                                bias_correction2: 1.0 - beta2.powi(t as i32),
+                            };
+                            adam_update(value, &p.grad, first, second, step);
+                        }
+                    }
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&p.value), bits(value), "{name}, step {t}, {}", p.name);
+                }
+            }
+        }
+    }
 }
