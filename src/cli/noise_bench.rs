@@ -14,6 +14,7 @@
 //! finished retrainings in `OUT/retrain/`. `--repeats N` trains each of (a)–(d) with N seeds:
 //! at 20% symmetric noise the (a) − (b) gap is under a point, within the spread of one training.
 
+use super::summary::resolve_architecture;
 use super::train::{Progress, TrainArgs, config_from_args, timestamp};
 use crate::data::{Dataset, load_pair, write_atomic, write_idx_dir};
 use crate::engine::init::Init;
@@ -63,6 +64,14 @@ pub struct NoiseBenchArgs {
     /// mean test accuracy: a gap of a point between (a) and (b) is within one training's spread.
     #[arg(long, default_value_t = 1)]
     pub repeats: usize,
+    /// The network the cross-validation folds train (default: the one every model trains): a
+    /// stronger fold network can find flips the network under test cannot, while (a)–(d) keep
+    /// the network under test. A preset name (seed002, seed000, mlp003).
+    #[arg(long)]
+    pub fold_preset: Option<String>,
+    /// The folds' batch size (default: --batch-size).
+    #[arg(long)]
+    pub fold_batch_size: Option<usize>,
     /// The recipe every model is trained with; --seed also seeds the noise; --out is the
     /// benchmark's folder (default runs/noise-bench-<noise>-<UTC time>).
     #[command(flatten)]
@@ -150,6 +159,10 @@ struct Report {
     network: String,
     spec: String,
     epochs: usize,
+    /// What the cross-validation folds trained (the network above unless --fold-preset).
+    fold_network: String,
+    fold_spec: String,
+    fold_batch_size: usize,
     /// Only the cross-validation ran: no last-epoch detector, no retraining.
     detect_only: bool,
     /// The confident-learning rule whose flags (c) corrects and (d) removes.
@@ -190,6 +203,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     let (name, spec, config) = config_from_args(&args.train)?;
     let init = Init::parse(&args.train.init).ok_or_else(|| format!("unknown --init '{}'", args.train.init))?;
     let recipe = Recipe { name, spec, config, init };
+    let fold_recipe = fold_recipe(&recipe, args.fold_preset.as_deref(), args.fold_batch_size)?;
     let averaged_epochs = averaged_epochs(args.average_epochs, recipe.config.epochs)?;
     let seed = recipe.config.seed;
     let mut stages = Vec::new();
@@ -215,14 +229,15 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let noisy_dir = write_noisy_set(&dir, &clean, &noisy, &flipped)?;
     println!(
-        "{} of {} training labels flipped ({} noise, rate {}, seed {seed}); network {}, {} epochs, {} folds",
+        "{} of {} training labels flipped ({} noise, rate {}, seed {seed}); network {}, {} epochs, {} folds{}",
         flipped.len(),
         clean.len(),
         noise.name(),
         args.rate,
         recipe.name,
         recipe.config.epochs,
-        args.folds
+        args.folds,
+        fold_network_text(&recipe, &fold_recipe)
     );
     lap("inject noise", &mut stages);
 
@@ -232,10 +247,10 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     let plan = FoldPlan {
         folds: args.folds,
         seed,
-        spec: recipe.spec.clone(),
-        epochs: recipe.config.epochs,
+        spec: fold_recipe.spec.clone(),
+        epochs: fold_recipe.config.epochs,
         averaged_epochs,
-        training: training_settings(&recipe),
+        training: training_settings(&fold_recipe),
     };
     // Folds an interrupted benchmark already wrote into the same --out are reused: the plan
     // (folds, seed, network, epochs, averaging) must match, and read_oof checks every noisy label.
@@ -246,7 +261,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
             continue;
         }
         println!("cross-validation fold {fold}/{} on the noisy set", args.folds);
-        run_fold(&recipe, &noisy, args.folds, fold, averaged_epochs, &folds_dir, &mut Progress::new(epochs))?;
+        run_fold(&fold_recipe, &noisy, args.folds, fold, averaged_epochs, &folds_dir, &mut Progress::new(epochs))?;
     }
     let probs = read_oof(&folds_dir, &plan, &noisy)?;
     let agreement = |labels: &[u8]| {
@@ -365,6 +380,9 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
         network: recipe.name.clone(),
         spec: recipe.spec.clone(),
         epochs: recipe.config.epochs,
+        fold_network: fold_recipe.name.clone(),
+        fold_spec: fold_recipe.spec.clone(),
+        fold_batch_size: fold_recipe.config.batch_size,
         detect_only: args.detect_only,
         prune: prune.name().into(),
         rank: by.name().into(),
@@ -385,6 +403,29 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     write_atomic(&dir.join("noise-bench.md"), markdown.as_bytes()).map_err(|e| e.to_string())?;
     println!("results in {}/", dir.display());
     Ok(())
+}
+
+/// The recipe the cross-validation folds train: the benchmark's own, with the network of
+/// `--fold-preset` and the batch size of `--fold-batch-size` where given.
+fn fold_recipe(recipe: &Recipe, preset: Option<&str>, batch_size: Option<usize>) -> Result<Recipe, String> {
+    let (name, spec) = match preset {
+        Some(preset) => resolve_architecture(Some(preset), None).map_err(|e| format!("--fold-preset: {e}"))?,
+        None => (recipe.name.clone(), recipe.spec.clone()),
+    };
+    if batch_size == Some(0) {
+        return Err("--fold-batch-size must be at least 1".into());
+    }
+    let config = TrainConfig { batch_size: batch_size.unwrap_or(recipe.config.batch_size), ..recipe.config.clone() };
+    Ok(Recipe { name, spec, config, init: recipe.init })
+}
+
+/// ", folds: seed000 (batch 128)" when the folds train something other than the benchmark's
+/// network, else nothing.
+fn fold_network_text(recipe: &Recipe, folds: &Recipe) -> String {
+    if folds.spec == recipe.spec && folds.config.batch_size == recipe.config.batch_size {
+        return String::new();
+    }
+    format!(" (the folds: {}, batch {})", folds.name, folds.config.batch_size)
 }
 
 /// Writes `flips.csv` (index, true label, noisy label) and, for one-channel images, the noisy
@@ -492,7 +533,7 @@ fn retrain_one(
 fn markdown(r: &Report) -> String {
     let mut md = format!(
         "# noise-bench: {:.0}% {} noise, seed {}\n\n{} training images, {} labels flipped; {} test images; \
-         network {} for {} epochs; {} folds, each predicting its held-out part after its last {} epoch(s) \
+         network {} for {} epochs; {} folds{}, each predicting its held-out part after its last {} epoch(s) \
          and averaging.\n\n",
         100.0 * r.rate,
         r.noise,
@@ -503,6 +544,11 @@ fn markdown(r: &Report) -> String {
         r.network,
         r.epochs,
         r.folds,
+        if r.fold_spec == r.spec && r.fold_network == r.network {
+            String::new()
+        } else {
+            format!(" of network {} (batch {})", r.fold_network, r.fold_batch_size)
+        },
         r.averaged_epochs
     );
     md += &format!(
