@@ -313,9 +313,10 @@ unsafe fn load_upto<V: F32Vector>(src: *const f32, n: usize) -> V {
     unsafe { if n == V::LANES { V::load(src) } else { V::load_partial(src, n, 0.0) } }
 }
 
-/// Output channels whose 3×3 weight gradients are summed together: each input vector is loaded
-/// once for all of them. Two with AVX-512 (20 accumulators of its 32 registers), one with AVX2
-/// (its 16 registers).
+/// Output channels whose 3×3 weight gradients are summed together, and whose forward outputs are
+/// computed together: each input vector is loaded once for all of them. Two with AVX-512 (the
+/// gradient's 20 accumulators, or the forward's 18 taps and 8 sums, of its 32 registers), one
+/// with AVX2 (its 16 registers).
 const fn channels_together(lanes: usize) -> usize {
     if lanes >= 16 { 2 } else { 1 }
 }
