@@ -169,6 +169,17 @@ fn symmetric_noise_bench_reports_every_detector_and_retraining() {
     assert!(stdout.contains("cross-validation fold 2/2: already in"), "{stdout}");
     assert_eq!(stdout.matches(", seed 5: training on").count(), 4, "{stdout}");
 
+    // A cache file this version cannot read (an older version's) is trained again and replaced.
+    let cache = dir.join("retrain/a-seed5.json");
+    std::fs::write(&cache, "{\"identity\": {\"recipe\": \"old\"}, \"accuracy\": 0.5}\n").unwrap();
+    let (code, stdout, stderr) = run(&other_test);
+    assert_eq!(code, 0, "{stderr}");
+    let line = format!("{}: not a retraining this version can reuse (missing field", cache.display());
+    assert!(stdout.contains(&line), "{stdout}");
+    assert_eq!(stdout.matches(", seed 5: training on").count(), 1, "{stdout}");
+    let replaced: Value = serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    assert!(replaced["test_accuracy"].is_f64(), "{replaced}");
+
     // Folds trained with another learning rate are refused, not mixed in.
     let (code, _, stderr) = run(&[&bench_args("symmetric", "0.2", &dir)[..], &["--lr", "0.002"]].concat());
     assert_eq!(code, 1);

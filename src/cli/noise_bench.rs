@@ -491,15 +491,22 @@ struct Retrained {
     last_epoch: Option<(Score, Vec<EpochDetectorRow>)>,
 }
 
-/// The cached retraining at `path` when it exists and was trained as `identity` says.
+/// The cached retraining at `path` when it exists and was trained as `identity` says. A file this
+/// version cannot read (an older version's, or another program's) is only a cache: it is trained
+/// again and replaced, with a line saying so, rather than stopping the benchmark.
 fn read_retrained(path: &Path, identity: &RetrainIdentity) -> Result<Option<Retrained>, String> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    let done: Retrained = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((done.identity == *identity).then_some(done))
+    match serde_json::from_str::<Retrained>(&text) {
+        Ok(done) => Ok((done.identity == *identity).then_some(done)),
+        Err(e) => {
+            println!("{}: not a retraining this version can reuse ({e}); training it again", path.display());
+            Ok(None)
+        }
+    }
 }
 
 /// Trains a fresh model on `indices` of `train` and tests it; with `detector`, also scores the
