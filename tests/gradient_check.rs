@@ -22,7 +22,9 @@ use common::reference;
 
 use common::{Worst, random_labels, random_tensor, sample_indices};
 use fashion_cnn::engine::init::Init;
-use fashion_cnn::engine::layers::{BatchNorm, Conv2d, Dense, Dropout, Flatten, Layer, MaxPool2d, Mode, Padding, Relu};
+use fashion_cnn::engine::layers::{
+    BatchNorm, Conv2d, Dense, Dropout, Flatten, Layer, MaxPool2d, Mode, Padding, PooledGradient, Relu,
+};
 use fashion_cnn::engine::loss::SoftmaxCrossEntropy;
 use fashion_cnn::engine::model::{LayerSpec, Sequential, parse_spec, preset};
 use fashion_cnn::engine::rng::Rng;
@@ -295,6 +297,47 @@ fn a_fused_max_pool_gives_the_same_bits_as_a_pool_layer() {
                     plain.forward(&x, Mode::Train).data,
                     "{what}: training"
                 );
+            }
+        }
+    }
+}
+
+/// A convolution that unpools the gradient of the max-pool after it chunk by chunk (as the model
+/// runs the backward) gives the same bits as the pool's backward followed by its own: dx, dW and
+/// db, for the direct, wide and im2col kernels, with and without a fused ReLU masked by the pool,
+/// with a batch whose last chunk is short.
+#[test]
+fn a_convolution_unpooling_its_own_chunks_gives_the_same_bits_as_the_pool_backward() {
+    let shapes = [([1, 12, 12], 1, Padding::Valid), ([4, 13, 13], 1, Padding::Valid), ([3, 14, 14], 2, Padding::Same)];
+    for (in_shape, stride, padding) in shapes {
+        for window in [(2, 2), (3, 2)] {
+            for relu in [false, true] {
+                let what = format!("conv {in_shape:?} stride {stride} {padding:?}, pool {window:?}, relu {relu}");
+                let conv = |seed| Conv2d::new(&in_shape, 5, 3, stride, padding, Init::HeNormal, &mut Rng::new(seed));
+                let (mut plain, mut unpooling) = (conv(3), conv(3));
+                let x = random_tensor(&[19, in_shape[0], in_shape[1], in_shape[2]], -1.0, 1.0, &mut Rng::new(12));
+                let y = plain.forward(&x, Mode::Train);
+                let mut pool = MaxPool2d::new(&y.shape[1..], window.0, window.1);
+                if relu {
+                    // As the model sets them up: the pool masks by the ReLU, the convolution not.
+                    assert!(plain.fuse_relu() && unpooling.fuse_relu() && pool.mask_input_gradient_by_relu());
+                    plain.skip_relu_mask();
+                    unpooling.skip_relu_mask();
+                }
+                let y = plain.forward(&x, Mode::Train);
+                assert_eq!(unpooling.forward(&x, Mode::Train).data, y.data, "{what}");
+                let p = pool.forward(&y, Mode::Train);
+                let dp = random_tensor(&p.shape, -1.0, 1.0, &mut Rng::new(13));
+                let dy = pool.backward(&y, &p, &dp, true).unwrap();
+                let want = plain.backward(&x, &y, &dy, true).unwrap();
+                let pooled = PooledGradient { pool: &pool, y: &p, dy: &dp };
+                let got = unpooling.backward_through_pool(&x, &y, &pooled, true).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got.data), bits(&want.data), "{what}: dx");
+                for (got, want) in unpooling.params().iter().zip(plain.params()) {
+                    assert!(want.grad.iter().any(|&g| g != 0.0), "{what}: {}", want.name);
+                    assert_eq!(bits(&got.grad), bits(&want.grad), "{what}: {}", want.name);
+                }
             }
         }
     }

@@ -12,7 +12,7 @@
 //!   added; backward `dW += dY · colsᵀ`, `dcols = Wᵀ · dY` → col2im. A training forward keeps its
 //!   patch matrices for the backward when they are small (`KEEP_PATCHES_BYTES`).
 
-use super::{Layer, Mode, Param};
+use super::{Layer, Mode, Param, PooledGradient};
 use crate::engine::init::Init;
 use crate::engine::kernels::conv_direct::{conv1_backward_weights, conv1_forward};
 use crate::engine::kernels::conv_wide::{
@@ -38,6 +38,13 @@ const PATCH_BYTES_PER_TASK: usize = 2 << 20;
 /// with 2 samples per task (278 KB) than with 8 (3 alternating rounds), while training slowed
 /// with them.
 const PATCH_BYTES_PER_EVAL_TASK: usize = 320 << 10;
+/// dL/d(output) as the backward receives it: whole, or as the gradient of the max-pool after
+/// this layer, to be unpooled chunk by chunk.
+enum OutputGradient<'a> {
+    Whole(&'a Tensor),
+    Pooled(&'a PooledGradient<'a>),
+}
+
 /// The wide-row kernels compute `wp / ow` times the useful columns, rounded up to whole 16-column
 /// vectors: 1.19 for `seed002`'s second convolution, 1.07 and 1.14 for `seed000`'s, 1.78 for
 /// `seed002`'s last (16 columns for its 3×3 outputs). Even at 1.78 they beat im2col + GEMM there
@@ -396,6 +403,70 @@ impl Conv2d {
         })
     }
 
+    /// The backward of [`Layer::backward`], with `dy` given whole or as a max-pool's (unpooled by
+    /// each task for its own samples).
+    fn backward_from(&mut self, x: &Tensor, y: &Tensor, dy: OutputGradient<'_>, want_dx: bool) -> Option<Tensor> {
+        let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
+        let task = self.samples_per_task(Mode::Train);
+        let chunks = x.batch().div_ceil(task);
+        // Each task zeroes its own part of dx before adding into it: in parallel, in cache.
+        let mut dx = want_dx.then(|| Tensor::for_overwrite(&x.shape));
+        let dx_chunks: Vec<Option<&mut [f32]>> = match dx.as_mut() {
+            Some(dx) => dx.data.chunks_mut(task * in_len).map(Some).collect(),
+            None => (0..chunks).map(|_| None).collect(),
+        };
+        // The kept patches are used only by the backward of the forward that made them (as the
+        // model calls them); a batch of another size cannot be that.
+        let kept_chunks: Vec<Option<&[f32]>> = match self.patches_batch {
+            Some(batch) if batch == x.batch() => self.patches.chunks(self.patches_len(task)).map(Some).collect(),
+            _ => (0..chunks).map(|_| None).collect(),
+        };
+        let g = &self.geometry;
+        let flipped_panels = (want_dx && self.uses_wide_input_gradient()).then(|| {
+            let flipped = transposed_flipped(&self.weight.value, self.out_channels, g.channels, g.kernel);
+            pack_panels(&flipped, g.channels, self.out_channels * g.kernel * g.kernel)
+        });
+        let this = &*self;
+        let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
+            .into_par_iter()
+            .zip(x.data.par_chunks(task * in_len))
+            .zip(y.data.par_chunks(task * out_len))
+            .zip(kept_chunks)
+            .enumerate()
+            .map(|(chunk, (((dx, x), y), kept))| {
+                let (first, samples) = (chunk * task, x.len() / in_len);
+                let backward = |dy: &[f32]| this.backward_chunk(x, y, dy, dx, kept, flipped_panels.as_deref());
+                match dy {
+                    OutputGradient::Whole(dy) => backward(&dy.data[first * out_len..(first + samples) * out_len]),
+                    OutputGradient::Pooled(pooled) => with_scratch(samples * out_len, |unpooled| {
+                        let pooled_len = pooled.pool.out_len();
+                        let part = first * pooled_len..(first + samples) * pooled_len;
+                        pooled.pool.unpool(first, &pooled.y.data[part.clone()], &pooled.dy.data[part], unpooled);
+                        backward(unpooled)
+                    }),
+                }
+            })
+            .collect();
+        let (dweights, dbiases): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
+        if self.uses_wide_kernel() {
+            // Summed transposed, then turned around once rather than per chunk (`seed000` has
+            // 256 chunks of 2 samples a layer, each a strided pass over 37k values): the same
+            // `seed000` steps took 12.06 s of CPU time instead of 12.46 s.
+            let (patch, channels_out) = (g.patch_len(), self.gradient_channels());
+            let mut total_t = vec![0.0; patch * channels_out];
+            sum_partials_into(&mut total_t, &dweights);
+            for (o, dweight) in self.weight.grad.chunks_exact_mut(patch).enumerate() {
+                for (t, dw) in dweight.iter_mut().enumerate() {
+                    *dw += total_t[t * channels_out + o];
+                }
+            }
+        } else {
+            sum_partials_into(&mut self.weight.grad, &dweights);
+        }
+        sum_partials_into(&mut self.bias.grad, &dbiases);
+        dx
+    }
+
     /// Returns this chunk's (dW, db) and writes its dx, when asked, into `dx`. With a fused ReLU,
     /// `dy` is the gradient of the ReLU's output and is masked by `y > 0` on the way in.
     /// `kept`: this chunk's patch matrix from the forward, if it was kept. `flipped_panels`: the
@@ -588,53 +659,20 @@ impl Layer for Conv2d {
     }
 
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {
-        let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
-        let task = self.samples_per_task(Mode::Train);
-        let chunks = x.batch().div_ceil(task);
-        // Each task zeroes its own part of dx before adding into it: in parallel, in cache.
-        let mut dx = want_dx.then(|| Tensor::for_overwrite(&x.shape));
-        let dx_chunks: Vec<Option<&mut [f32]>> = match dx.as_mut() {
-            Some(dx) => dx.data.chunks_mut(task * in_len).map(Some).collect(),
-            None => (0..chunks).map(|_| None).collect(),
-        };
-        // The kept patches are used only by the backward of the forward that made them (as the
-        // model calls them); a batch of another size cannot be that.
-        let kept_chunks: Vec<Option<&[f32]>> = match self.patches_batch {
-            Some(batch) if batch == x.batch() => self.patches.chunks(self.patches_len(task)).map(Some).collect(),
-            _ => (0..chunks).map(|_| None).collect(),
-        };
-        let g = &self.geometry;
-        let flipped_panels = (want_dx && self.uses_wide_input_gradient()).then(|| {
-            let flipped = transposed_flipped(&self.weight.value, self.out_channels, g.channels, g.kernel);
-            pack_panels(&flipped, g.channels, self.out_channels * g.kernel * g.kernel)
-        });
-        let this = &*self;
-        let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
-            .into_par_iter()
-            .zip(x.data.par_chunks(task * in_len))
-            .zip(y.data.par_chunks(task * out_len))
-            .zip(dy.data.par_chunks(task * out_len))
-            .zip(kept_chunks)
-            .map(|((((dx, x), y), dy), kept)| this.backward_chunk(x, y, dy, dx, kept, flipped_panels.as_deref()))
-            .collect();
-        let (dweights, dbiases): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
-        if self.uses_wide_kernel() {
-            // Summed transposed, then turned around once rather than per chunk (`seed000` has
-            // 256 chunks of 2 samples a layer, each a strided pass over 37k values): the same
-            // `seed000` steps took 12.06 s of CPU time instead of 12.46 s.
-            let (patch, channels_out) = (g.patch_len(), self.gradient_channels());
-            let mut total_t = vec![0.0; patch * channels_out];
-            sum_partials_into(&mut total_t, &dweights);
-            for (o, dweight) in self.weight.grad.chunks_exact_mut(patch).enumerate() {
-                for (t, dw) in dweight.iter_mut().enumerate() {
-                    *dw += total_t[t * channels_out + o];
-                }
-            }
-        } else {
-            sum_partials_into(&mut self.weight.grad, &dweights);
-        }
-        sum_partials_into(&mut self.bias.grad, &dbiases);
-        dx
+        self.backward_from(x, y, OutputGradient::Whole(dy), want_dx)
+    }
+
+    /// Each task unpools its own samples' `dy` into scratch memory, where its weight gradient then
+    /// reads it from cache: `seed002`'s first convolution's `dy` is 5.5 MB at batch 64.
+    fn backward_through_pool(
+        &mut self,
+        x: &Tensor,
+        y: &Tensor,
+        pooled: &PooledGradient<'_>,
+        want_dx: bool,
+    ) -> Option<Tensor> {
+        assert_eq!(pooled.pool.in_len(), self.out_len(), "the pool's input is this layer's output");
+        self.backward_from(x, y, OutputGradient::Pooled(pooled), want_dx)
     }
 
     fn forward_macs(&self) -> usize {

@@ -33,6 +33,55 @@ impl MaxPool2d {
         let [_, h, w] = self.in_shape;
         ((h - self.kernel) / self.stride + 1, (w - self.kernel) / self.stride + 1)
     }
+
+    /// Values per sample of the pooled output.
+    pub fn out_len(&self) -> usize {
+        let (oh, ow) = self.out_hw();
+        self.in_shape[0] * oh * ow
+    }
+
+    /// Values per sample of the input.
+    pub fn in_len(&self) -> usize {
+        self.in_shape.iter().product()
+    }
+
+    /// The backward of a batch: dx of shape `x_shape` from the pool's output `y` and its gradient.
+    pub fn unpool_batch(&self, x_shape: &[usize], y: &Tensor, dy: &Tensor) -> Tensor {
+        // Written in full by the kernel.
+        let mut dx = Tensor::for_overwrite(x_shape);
+        let (in_len, out_len) = (self.in_len() * SAMPLES_PER_TASK, self.out_len() * SAMPLES_PER_TASK);
+        dx.data
+            .par_chunks_mut(in_len)
+            .zip(dy.data.par_chunks(out_len).zip(y.data.par_chunks(out_len)))
+            .enumerate()
+            .for_each(|(chunk, (dx, (dy, y)))| self.unpool(chunk * SAMPLES_PER_TASK, y, dy, dx));
+        dx
+    }
+
+    /// The backward of whole samples `first..` alone (as many as `dy` holds; `y`, `dy` and `dx`
+    /// are theirs: the pool's output and its gradient, the input's gradient): the same bits as
+    /// [`Layer::backward`] writes there. A convolution right before the pool calls this for its
+    /// own chunk of samples, so the unpooled gradient goes from here to its weight gradient in
+    /// cache instead of through a batch-sized tensor in memory.
+    pub fn unpool(&self, first: usize, y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        let [_, h, w] = self.in_shape;
+        let (in_plane, out_plane) = (h * w, self.out_len() / self.in_shape[0]);
+        let (kernel, stride) = (self.kernel, self.stride);
+        let argmax = &self.argmax[first * self.out_len()..first * self.out_len() + dy.len()];
+        with_scratch(if self.mask_relu { dy.len() } else { 0 }, |masked| {
+            let dy = if self.mask_relu {
+                relu_backward(y, dy, masked);
+                &*masked
+            } else {
+                dy
+            };
+            for ((dx, argmax), dy) in
+                dx.chunks_exact_mut(in_plane).zip(argmax.chunks_exact(out_plane)).zip(dy.chunks_exact(out_plane))
+            {
+                maxpool_backward(dy, argmax, h, w, kernel, stride, dx);
+            }
+        })
+    }
 }
 
 impl Layer for MaxPool2d {
@@ -86,36 +135,11 @@ impl Layer for MaxPool2d {
     }
 
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, _want_dx: bool) -> Option<Tensor> {
-        let [channels, h, w] = self.in_shape;
-        let (oh, ow) = self.out_hw();
-        let (in_plane, out_plane) = (h * w, oh * ow);
-        // Written in full by the kernel.
-        let mut dx = Tensor::for_overwrite(&x.shape);
-        let (kernel, stride) = (self.kernel, self.stride);
-        let task = SAMPLES_PER_TASK * channels;
-        let mask_relu = self.mask_relu;
-        dx.data
-            .par_chunks_mut(task * in_plane)
-            .zip(self.argmax.par_chunks(task * out_plane))
-            .zip(dy.data.par_chunks(task * out_plane).zip(y.data.par_chunks(task * out_plane)))
-            .for_each(|((dx, argmax), (dy, y))| {
-                with_scratch(if mask_relu { dy.len() } else { 0 }, |masked| {
-                    let dy = if mask_relu {
-                        relu_backward(y, dy, masked);
-                        &*masked
-                    } else {
-                        dy
-                    };
-                    for ((dx, argmax), dy) in dx
-                        .chunks_exact_mut(in_plane)
-                        .zip(argmax.chunks_exact(out_plane))
-                        .zip(dy.chunks_exact(out_plane))
-                    {
-                        maxpool_backward(dy, argmax, h, w, kernel, stride, dx);
-                    }
-                })
-            });
-        Some(dx)
+        Some(self.unpool_batch(&x.shape, y, dy))
+    }
+
+    fn as_max_pool(&self) -> Option<&MaxPool2d> {
+        Some(self)
     }
 
     fn pool_window(&self) -> Option<(usize, usize)> {

@@ -23,6 +23,15 @@ pub use relu::Relu;
 
 use crate::engine::tensor::Tensor;
 
+/// A max-pool's output gradient handed to the layer before the pool (see
+/// [`Layer::backward_through_pool`]).
+pub struct PooledGradient<'a> {
+    pub pool: &'a MaxPool2d,
+    /// The pool's output and dL/d(output).
+    pub y: &'a Tensor,
+    pub dy: &'a Tensor,
+}
+
 /// Training uses batch statistics and dropout; evaluation uses running statistics, no dropout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -110,6 +119,28 @@ pub trait Layer: Send {
     /// tells the layer before to [`skip_relu_mask`](Layer::skip_relu_mask).
     fn mask_input_gradient_by_relu(&mut self) -> bool {
         false
+    }
+
+    /// The backward when this layer's output (after its fused ReLU) goes into a max-pool: `pooled`
+    /// holds the pool and its output's gradient. By default the pool's backward runs on the whole
+    /// batch first; a layer that works in chunks of samples can unpool each chunk itself
+    /// ([`MaxPool2d::unpool`]) so that `dy` stays in cache. The same bits either way.
+    fn backward_through_pool(
+        &mut self,
+        x: &Tensor,
+        y: &Tensor,
+        pooled: &PooledGradient<'_>,
+        want_dx: bool,
+    ) -> Option<Tensor> {
+        let dy = pooled.pool.unpool_batch(&y.shape, pooled.y, pooled.dy);
+        let dx = self.backward(x, y, &dy, want_dx);
+        dy.recycle();
+        dx
+    }
+
+    /// This layer as a max-pool, for the layer before it to run its backward.
+    fn as_max_pool(&self) -> Option<&MaxPool2d> {
+        None
     }
 
     /// A max-pool's window, (kernel, stride); `None` for every other layer.

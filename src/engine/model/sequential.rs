@@ -9,7 +9,9 @@
 
 use super::spec::{LayerSpec, SpecError, parse_spec};
 use crate::engine::init::Init;
-use crate::engine::layers::{BatchNorm, Buffer, Conv2d, Dense, Dropout, Flatten, Layer, MaxPool2d, Mode, Param, Relu};
+use crate::engine::layers::{
+    BatchNorm, Buffer, Conv2d, Dense, Dropout, Flatten, Layer, MaxPool2d, Mode, Param, PooledGradient, Relu,
+};
 use crate::engine::rng::{Purpose, Rng};
 use crate::engine::tensor::Tensor;
 
@@ -269,13 +271,31 @@ impl Sequential {
         // first dense layer, behind a flatten, computed a 784-wide dx that nothing read.
         let first_learning = self.layers.iter().position(|l| !l.params().is_empty()).unwrap_or(0);
         let mut dy = dlogits;
-        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+        // A max-pool whose backward is left to the layer whose output it pools, which then unpools
+        // its own chunks of samples (`Layer::backward_through_pool`); `dy` meanwhile stays the
+        // gradient of the pool's output.
+        let mut pending_pool = None;
+        for i in (0..self.layers.len()).rev() {
             if self.fused[i] {
                 continue; // the layer before masks dy by its ReLU
             }
             let x = &self.activations[real_activation(&self.fused, i)];
             let y = &self.activations[real_activation(&self.fused, i + 1)];
-            let dx = layer.backward(x, y, &dy, i > first_learning);
+            if pending_pool.is_none() && self.layers[i].as_max_pool().is_some() && real_activation(&self.fused, i) > 0 {
+                pending_pool = Some(i);
+                continue;
+            }
+            let want_dx = i > first_learning;
+            let dx = match pending_pool.take() {
+                Some(p) => {
+                    let (before, pool) = self.layers.split_at_mut(p);
+                    let pool_y = &self.activations[real_activation(&self.fused, p + 1)];
+                    let pooled =
+                        PooledGradient { pool: pool[0].as_max_pool().expect("a max-pool"), y: pool_y, dy: &dy };
+                    before[i].backward_through_pool(x, y, &pooled, want_dx)
+                }
+                None => self.layers[i].backward(x, y, &dy, want_dx),
+            };
             std::mem::replace(&mut dy, dx.unwrap_or_else(|| Tensor::from_vec(&[0], Vec::new()))).recycle();
             if dy.is_empty() {
                 break;
