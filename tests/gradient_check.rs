@@ -305,15 +305,20 @@ fn a_fused_max_pool_gives_the_same_bits_as_a_pool_layer() {
 /// A convolution that unpools the gradient of the max-pool after it chunk by chunk (as the model
 /// runs the backward) gives the same bits as the pool's backward followed by its own: dx, dW and
 /// db, for the direct, wide and im2col kernels, with and without a fused ReLU masked by the pool,
-/// with a batch whose last chunk is short.
+/// with a batch whose last chunk is short, with dx and without (the first layer).
 #[test]
 fn a_convolution_unpooling_its_own_chunks_gives_the_same_bits_as_the_pool_backward() {
-    let shapes = [([1, 12, 12], 1, Padding::Valid), ([4, 13, 13], 1, Padding::Valid), ([3, 14, 14], 2, Padding::Same)];
-    for (in_shape, stride, padding) in shapes {
+    let shapes = [
+        ([1, 12, 12], 3, 1, Padding::Valid),
+        ([1, 11, 11], 5, 1, Padding::Same),
+        ([4, 13, 13], 3, 1, Padding::Valid),
+        ([3, 14, 14], 3, 2, Padding::Same),
+    ];
+    for (in_shape, k, stride, padding) in shapes {
         for window in [(2, 2), (3, 2)] {
             for relu in [false, true] {
-                let what = format!("conv {in_shape:?} stride {stride} {padding:?}, pool {window:?}, relu {relu}");
-                let conv = |seed| Conv2d::new(&in_shape, 5, 3, stride, padding, Init::HeNormal, &mut Rng::new(seed));
+                let what = format!("conv {in_shape:?} k {k} stride {stride} {padding:?}, pool {window:?}, relu {relu}");
+                let conv = |seed| Conv2d::new(&in_shape, 5, k, stride, padding, Init::HeNormal, &mut Rng::new(seed));
                 let (mut plain, mut unpooling) = (conv(3), conv(3));
                 let x = random_tensor(&[19, in_shape[0], in_shape[1], in_shape[2]], -1.0, 1.0, &mut Rng::new(12));
                 let y = plain.forward(&x, Mode::Train);
@@ -337,6 +342,15 @@ fn a_convolution_unpooling_its_own_chunks_gives_the_same_bits_as_the_pool_backwa
                 for (got, want) in unpooling.params().iter().zip(plain.params()) {
                     assert!(want.grad.iter().any(|&g| g != 0.0), "{what}: {}", want.name);
                     assert_eq!(bits(&got.grad), bits(&want.grad), "{what}: {}", want.name);
+                }
+                // The first layer: no dx.
+                for param in plain.params_mut().into_iter().chain(unpooling.params_mut()) {
+                    param.grad.fill(0.0);
+                }
+                assert!(plain.backward(&x, &y, &dy, false).is_none());
+                assert!(unpooling.backward_through_pool(&x, &y, &pooled, false).is_none());
+                for (got, want) in unpooling.params().iter().zip(plain.params()) {
+                    assert_eq!(bits(&got.grad), bits(&want.grad), "{what}, no dx: {}", want.name);
                 }
             }
         }
