@@ -302,10 +302,12 @@ fn a_fused_max_pool_gives_the_same_bits_as_a_pool_layer() {
     }
 }
 
-/// A convolution that unpools the gradient of the max-pool after it chunk by chunk (as the model
-/// runs the backward) gives the same bits as the pool's backward followed by its own: dx, dW and
-/// db, for the direct, wide and im2col kernels, with and without a fused ReLU masked by the pool,
-/// with a batch whose last chunk is short, with dx and without (the first layer).
+/// A convolution that applies the max-pool after it in training (keeping only the pooled output)
+/// and unpools the pool's gradient chunk by chunk in its backward, as the model runs them, gives
+/// the same bits as the two layers: the pooled output, dx, dW and db, for the direct, wide and
+/// im2col kernels, with and without a fused ReLU masked by the pool, with a batch whose last
+/// chunk is short, with dx and without (the first layer). With a fused ReLU that the pool does not
+/// mask, the backward needs the unpooled output, and the convolution declines to pool.
 #[test]
 fn a_convolution_unpooling_its_own_chunks_gives_the_same_bits_as_the_pool_backward() {
     let shapes = [
@@ -318,6 +320,7 @@ fn a_convolution_unpooling_its_own_chunks_gives_the_same_bits_as_the_pool_backwa
         for window in [(2, 2), (3, 2)] {
             for relu in [false, true] {
                 let what = format!("conv {in_shape:?} k {k} stride {stride} {padding:?}, pool {window:?}, relu {relu}");
+                let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 let conv = |seed| Conv2d::new(&in_shape, 5, k, stride, padding, Init::HeNormal, &mut Rng::new(seed));
                 let (mut plain, mut unpooling) = (conv(3), conv(3));
                 let x = random_tensor(&[19, in_shape[0], in_shape[1], in_shape[2]], -1.0, 1.0, &mut Rng::new(12));
@@ -330,25 +333,37 @@ fn a_convolution_unpooling_its_own_chunks_gives_the_same_bits_as_the_pool_backwa
                     unpooling.skip_relu_mask();
                 }
                 let y = plain.forward(&x, Mode::Train);
-                assert_eq!(unpooling.forward(&x, Mode::Train).data, y.data, "{what}");
                 let p = pool.forward(&y, Mode::Train);
+                // The other convolution pools its own output: the same bits, no unpooled output.
+                let mut own_pool = MaxPool2d::new(&y.shape[1..], window.0, window.1);
+                if relu {
+                    assert!(own_pool.mask_input_gradient_by_relu());
+                }
+                let own_p = unpooling.forward_through_pool(&x, &mut own_pool).expect("a convolution pools");
+                assert_eq!(bits(&own_p.data), bits(&p.data), "{what}: pooled forward");
+                let no_y = Tensor::from_vec(&[0], Vec::new());
                 let dp = random_tensor(&p.shape, -1.0, 1.0, &mut Rng::new(13));
                 let dy = pool.backward(&y, &p, &dp, true).unwrap();
                 let want = plain.backward(&x, &y, &dy, true).unwrap();
-                let pooled = PooledGradient { pool: &pool, y: &p, dy: &dp };
-                let got = unpooling.backward_through_pool(&x, &y, &pooled, true).unwrap();
-                let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                let pooled = PooledGradient { pool: &own_pool, y: &own_p, dy: &dp };
+                let got = unpooling.backward_through_pool(&x, &no_y, &pooled, true).unwrap();
                 assert_eq!(bits(&got.data), bits(&want.data), "{what}: dx");
                 for (got, want) in unpooling.params().iter().zip(plain.params()) {
                     assert!(want.grad.iter().any(|&g| g != 0.0), "{what}: {}", want.name);
                     assert_eq!(bits(&got.grad), bits(&want.grad), "{what}: {}", want.name);
+                }
+                if relu {
+                    let mut masking_itself = conv(3);
+                    assert!(masking_itself.fuse_relu());
+                    let mut other_pool = MaxPool2d::new(&y.shape[1..], window.0, window.1);
+                    assert!(masking_itself.forward_through_pool(&x, &mut other_pool).is_none(), "{what}");
                 }
                 // The first layer: no dx.
                 for param in plain.params_mut().into_iter().chain(unpooling.params_mut()) {
                     param.grad.fill(0.0);
                 }
                 assert!(plain.backward(&x, &y, &dy, false).is_none());
-                assert!(unpooling.backward_through_pool(&x, &y, &pooled, false).is_none());
+                assert!(unpooling.backward_through_pool(&x, &no_y, &pooled, false).is_none());
                 for (got, want) in unpooling.params().iter().zip(plain.params()) {
                     assert_eq!(bits(&got.grad), bits(&want.grad), "{what}, no dx: {}", want.name);
                 }

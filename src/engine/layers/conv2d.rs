@@ -12,7 +12,7 @@
 //!   added; backward `dW += dY · colsᵀ`, `dcols = Wᵀ · dY` → col2im. A training forward keeps its
 //!   patch matrices for the backward when they are small (`KEEP_PATCHES_BYTES`).
 
-use super::{Layer, Mode, Param, PooledGradient};
+use super::{Layer, MaxPool2d, Mode, Param, PooledGradient};
 use crate::engine::init::Init;
 use crate::engine::kernels::conv_direct::{conv1_backward_weights, conv1_forward};
 use crate::engine::kernels::conv_wide::{
@@ -403,6 +403,58 @@ impl Conv2d {
         })
     }
 
+    /// The forward, on the im2col, direct or wide kernel; with `pooling` (training only), each task
+    /// computes its samples' output into scratch memory and pools it into the returned tensor,
+    /// recording the winners.
+    fn forward_unpooled(&mut self, x: &Tensor, mode: Mode, pooling: Option<(&MaxPool2d, &mut [u32])>) -> Tensor {
+        let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
+        let mut shape = vec![x.batch()];
+        let (pool, winners) = pooling.unzip();
+        shape.extend(pool.map_or_else(|| self.out_shape(), |pool| pool.out_shape()));
+        let y_len = pool.map_or(out_len, |pool| pool.out_len());
+        let mut y = Tensor::for_overwrite(&shape);
+        let task = self.samples_per_task(mode);
+        let panels = self
+            .uses_wide_kernel()
+            .then(|| pack_panels(&self.weight.value, self.out_channels, self.geometry.patch_len()));
+        let keep = mode == Mode::Train
+            && !self.uses_direct_kernel()
+            && panels.is_none()
+            && self.patches_len(x.batch()) * size_of::<f32>() <= KEEP_PATCHES_BYTES;
+        let chunks = x.batch().div_ceil(task);
+        let mut patches = std::mem::take(&mut self.patches);
+        let keep_chunks: Vec<Option<&mut [f32]>> = if keep {
+            patches.resize(self.patches_len(x.batch()), 0.0);
+            patches.chunks_mut(self.patches_len(task)).map(Some).collect()
+        } else {
+            (0..chunks).map(|_| None).collect()
+        };
+        let winner_chunks: Vec<Option<&mut [u32]>> = match winners {
+            Some(winners) => winners.chunks_mut(task * y_len).map(Some).collect(),
+            None => (0..chunks).map(|_| None).collect(),
+        };
+        let this = &*self;
+        let forward = |x: &[f32], y: &mut [f32], keep| match &panels {
+            Some(panels) => this.forward_chunk_wide(x, y, panels, None),
+            None => this.forward_chunk(x, y, keep),
+        };
+        y.data
+            .par_chunks_mut(task * y_len)
+            .zip(x.data.par_chunks(task * in_len))
+            .zip(keep_chunks)
+            .zip(winner_chunks)
+            .for_each(|(((y, x), keep), winners)| match (pool, winners) {
+                (Some(pool), Some(winners)) => with_scratch(x.len() / in_len * out_len, |full| {
+                    forward(x, full, keep);
+                    pool.pool_samples(full, y, winners);
+                }),
+                _ => forward(x, y, keep),
+            });
+        self.patches = patches;
+        self.patches_batch = keep.then_some(x.batch());
+        y
+    }
+
     /// The backward of [`Layer::backward`], with `dy` given whole or as a max-pool's (unpooled by
     /// each task for its own samples).
     fn backward_from(&mut self, x: &Tensor, y: &Tensor, dy: OutputGradient<'_>, want_dx: bool) -> Option<Tensor> {
@@ -426,11 +478,16 @@ impl Conv2d {
             let flipped = transposed_flipped(&self.weight.value, self.out_channels, g.channels, g.kernel);
             pack_panels(&flipped, g.channels, self.out_channels * g.kernel * g.kernel)
         });
+        // After a forward through the pool the unpooled output was not kept, and is not needed.
+        let y_chunks: Vec<&[f32]> = match y.is_empty() {
+            true => vec![&[]; chunks],
+            false => y.data.chunks(task * out_len).collect(),
+        };
         let this = &*self;
         let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
             .into_par_iter()
             .zip(x.data.par_chunks(task * in_len))
-            .zip(y.data.par_chunks(task * out_len))
+            .zip(y_chunks)
             .zip(kept_chunks)
             .enumerate()
             .map(|(chunk, (((dx, x), y), kept))| {
@@ -482,17 +539,19 @@ impl Conv2d {
     ) -> (Vec<f32>, Vec<f32>) {
         let g = &self.geometry;
         let (pixels, patch, oc) = (g.out_pixels(), g.patch_len(), self.out_channels);
+        // `y` is empty after a forward through the pool, which then masks dy itself.
+        let mask_relu = self.relu && !self.relu_masked_after;
+        assert!(!mask_relu || y.len() == dy.len(), "the ReLU mask needs the layer's output");
         // Transposed (and its rows padded) for the wide-row kernel: see `weight_gradient_wide`.
         let mut dweight =
             vec![0.0; if self.uses_wide_kernel() { patch * self.gradient_channels() } else { oc * patch }];
         let mut dbias = vec![0.0; oc];
         if self.uses_direct_kernel() && dx.is_none() {
-            let samples = x.chunks_exact(g.in_len()).zip(y.chunks_exact(self.out_len()));
-            for ((x, y), dy) in samples.zip(dy.chunks_exact(self.out_len())) {
+            for (i, (x, dy)) in x.chunks_exact(g.in_len()).zip(dy.chunks_exact(self.out_len())).enumerate() {
                 self.padded_plane(x, |plane, h, w| {
-                    if self.relu && !self.relu_masked_after {
+                    if mask_relu {
                         with_scratch(dy.len(), |masked| {
-                            relu_backward(y, dy, masked);
+                            relu_backward(&y[i * dy.len()..(i + 1) * dy.len()], dy, masked);
                             conv1_backward_weights(plane, h, w, masked, g.kernel, &mut dweight, &mut dbias)
                         })
                     } else {
@@ -506,11 +565,11 @@ impl Conv2d {
         let ld = samples * pixels;
         with_scratch(oc * ld, |dy_matrix| {
             // Gather dY into one OC × (S·P) matrix so the weight gradient is a single GEMM.
-            for (i, (dy, y)) in dy.chunks_exact(self.out_len()).zip(y.chunks_exact(self.out_len())).enumerate() {
-                for (o, (dy, y)) in dy.chunks_exact(pixels).zip(y.chunks_exact(pixels)).enumerate() {
+            for (i, dy) in dy.chunks_exact(self.out_len()).enumerate() {
+                for (o, dy) in dy.chunks_exact(pixels).enumerate() {
                     let row = &mut dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels];
-                    if self.relu && !self.relu_masked_after {
-                        relu_backward(y, dy, row);
+                    if mask_relu {
+                        relu_backward(&y[(i * oc + o) * pixels..(i * oc + o + 1) * pixels], dy, row);
                     } else {
                         row.copy_from_slice(dy);
                     }
@@ -623,39 +682,27 @@ impl Layer for Conv2d {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
-        let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
-        assert_eq!(x.sample_len(), in_len, "conv input shape {:?}", x.shape);
+        assert_eq!(x.sample_len(), self.geometry.in_len(), "conv input shape {:?}", x.shape);
         if let (Mode::Eval, Some(window)) = (mode, self.pool) {
             return self.forward_pooled(x, window);
         }
-        let mut shape = vec![x.batch()];
-        shape.extend(self.out_shape());
-        let mut y = Tensor::for_overwrite(&shape);
-        let task = self.samples_per_task(mode);
-        let panels = self
-            .uses_wide_kernel()
-            .then(|| pack_panels(&self.weight.value, self.out_channels, self.geometry.patch_len()));
-        let keep = mode == Mode::Train
-            && !self.uses_direct_kernel()
-            && panels.is_none()
-            && self.patches_len(x.batch()) * size_of::<f32>() <= KEEP_PATCHES_BYTES;
-        let mut patches = std::mem::take(&mut self.patches);
-        let keep_chunks: Vec<Option<&mut [f32]>> = if keep {
-            patches.resize(self.patches_len(x.batch()), 0.0);
-            patches.chunks_mut(self.patches_len(task)).map(Some).collect()
-        } else {
-            (0..x.batch().div_ceil(task)).map(|_| None).collect()
-        };
-        let this = &*self;
-        y.data.par_chunks_mut(task * out_len).zip(x.data.par_chunks(task * in_len)).zip(keep_chunks).for_each(
-            |((y, x), keep)| match &panels {
-                Some(panels) => this.forward_chunk_wide(x, y, panels, None),
-                None => this.forward_chunk(x, y, keep),
-            },
-        );
-        self.patches = patches;
-        self.patches_batch = keep.then_some(x.batch());
-        y
+        self.forward_unpooled(x, mode, None)
+    }
+
+    /// Applies the max-pool after it in training too, each task pooling its samples' output from
+    /// scratch memory, so the unpooled activation (5.5 MB for `seed002`'s first convolution at
+    /// batch 64) is neither written out nor read back. Not when the backward would need that
+    /// activation: a fused ReLU whose mask the pool does not apply.
+    fn forward_through_pool(&mut self, x: &Tensor, pool: &mut MaxPool2d) -> Option<Tensor> {
+        if self.relu && !self.relu_masked_after {
+            return None;
+        }
+        assert_eq!(pool.in_len(), self.out_len(), "the pool's input is this layer's output");
+        Some(
+            pool.record_winners(x.batch(), |pool, winners| {
+                self.forward_unpooled(x, Mode::Train, Some((pool, winners)))
+            }),
+        )
     }
 
     fn backward(&mut self, x: &Tensor, y: &Tensor, dy: &Tensor, want_dx: bool) -> Option<Tensor> {

@@ -45,6 +45,29 @@ impl MaxPool2d {
         self.in_shape.iter().product()
     }
 
+    /// The training forward of whole samples: `x` their input planes, `y` their pooled outputs and
+    /// `winners` the index of each output's winner in its input plane.
+    pub fn pool_samples(&self, x: &[f32], y: &mut [f32], winners: &mut [u32]) {
+        let [_, h, w] = self.in_shape;
+        let (in_plane, out_plane) = (h * w, self.out_len() / self.in_shape[0]);
+        for ((y, winners), x) in
+            y.chunks_exact_mut(out_plane).zip(winners.chunks_exact_mut(out_plane)).zip(x.chunks_exact(in_plane))
+        {
+            maxpool_forward(x, h, w, self.kernel, self.stride, y, winners);
+        }
+    }
+
+    /// Runs `f(pool, winners)` with room for the winners of a batch of `batch` samples, which the
+    /// backward then reads: for the pool's own training forward, and for a layer before it that
+    /// pools its own output ([`Layer::forward_through_pool`]).
+    pub fn record_winners<R>(&mut self, batch: usize, f: impl FnOnce(&MaxPool2d, &mut [u32]) -> R) -> R {
+        let mut winners = std::mem::take(&mut self.argmax);
+        winners.resize(batch * self.out_len(), 0);
+        let result = f(self, &mut winners);
+        self.argmax = winners;
+        result
+    }
+
     /// The backward of a batch: dx of shape `x_shape` from the pool's output `y` and its gradient.
     pub fn unpool_batch(&self, x_shape: &[usize], y: &Tensor, dy: &Tensor) -> Tensor {
         // Written in full by the kernel.
@@ -119,18 +142,13 @@ impl Layer for MaxPool2d {
             });
             return y;
         }
-        self.argmax.resize(y.len(), 0);
-        y.data
-            .par_chunks_mut(task * out_plane)
-            .zip(self.argmax.par_chunks_mut(task * out_plane))
-            .zip(x.data.par_chunks(task * in_plane))
-            .for_each(|((y, argmax), x)| {
-                for ((y, argmax), x) in
-                    y.chunks_exact_mut(out_plane).zip(argmax.chunks_exact_mut(out_plane)).zip(x.chunks_exact(in_plane))
-                {
-                    maxpool_forward(x, h, w, kernel, stride, y, argmax);
-                }
-            });
+        self.record_winners(x.batch(), |pool, winners| {
+            y.data
+                .par_chunks_mut(task * out_plane)
+                .zip(winners.par_chunks_mut(task * out_plane))
+                .zip(x.data.par_chunks(task * in_plane))
+                .for_each(|((y, winners), x)| pool.pool_samples(x, y, winners));
+        });
         y
     }
 
@@ -139,6 +157,10 @@ impl Layer for MaxPool2d {
     }
 
     fn as_max_pool(&self) -> Option<&MaxPool2d> {
+        Some(self)
+    }
+
+    fn as_max_pool_mut(&mut self) -> Option<&mut MaxPool2d> {
         Some(self)
     }
 

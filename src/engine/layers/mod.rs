@@ -138,8 +138,21 @@ pub trait Layer: Send {
         dx
     }
 
-    /// This layer as a max-pool, for the layer before it to run its backward.
+    /// A training forward that also applies the max-pool after this layer (and after its fused
+    /// ReLU), recording the pool's winners in `pool` for the backward: returns the pool's output,
+    /// the same bits as the two layers, or `None` when this layer does not (the model then runs
+    /// both). The unpooled output is not kept: the backward then comes through
+    /// [`backward_through_pool`](Layer::backward_through_pool) with an empty `y`.
+    fn forward_through_pool(&mut self, _x: &Tensor, _pool: &mut MaxPool2d) -> Option<Tensor> {
+        None
+    }
+
+    /// This layer as a max-pool, for the layer before it to run its forward or backward.
     fn as_max_pool(&self) -> Option<&MaxPool2d> {
+        None
+    }
+
+    fn as_max_pool_mut(&mut self) -> Option<&mut MaxPool2d> {
         None
     }
 

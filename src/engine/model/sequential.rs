@@ -226,11 +226,28 @@ impl Sequential {
             return &self.activations[0];
         }
         self.activations.push(x);
-        for (i, layer) in self.layers.iter_mut().enumerate() {
+        // The output of a max-pool that the layer before it applied (`Layer::forward_through_pool`);
+        // that layer's own output slot is then an empty stand-in.
+        let mut pooled_output = None;
+        for i in 0..self.layers.len() {
+            let x = &self.activations[real_activation(&self.fused, i)];
             let y = if self.fused[i] {
                 Tensor::from_vec(&[0], Vec::new())
+            } else if let Some(pooled) = pooled_output.take() {
+                pooled
             } else {
-                layer.forward(&self.activations[real_activation(&self.fused, i)], mode)
+                let pool = if i + 1 < self.layers.len() && self.fused[i + 1] { i + 2 } else { i + 1 };
+                match (self.pooled.get(pool), self.layers.split_at_mut(i + 1)) {
+                    (Some(true), (before, after)) => {
+                        let pool = after[pool - i - 1].as_max_pool_mut().expect("a pooled layer is a max-pool");
+                        pooled_output = before[i].forward_through_pool(x, pool);
+                        match pooled_output {
+                            Some(_) => Tensor::from_vec(&[0], Vec::new()),
+                            None => before[i].forward(x, mode),
+                        }
+                    }
+                    _ => self.layers[i].forward(x, mode),
+                }
             };
             self.activations.push(y);
         }
