@@ -4,6 +4,7 @@ use crate::engine::layers::Mode;
 use crate::engine::loss::{LossOutput, SoftmaxCrossEntropy};
 use crate::engine::model::Sequential;
 use crate::engine::optim::Optimizer;
+use crate::engine::parallel::with_workers_awake;
 use crate::engine::tensor::Tensor;
 
 /// Trains `model` on one batch with learning rate `lr`; returns the loss output (probabilities
@@ -16,13 +17,15 @@ pub fn train_step(
     optimizer: &mut Optimizer,
     lr: f32,
 ) -> LossOutput {
-    let logits = model.forward(x, Mode::Train);
-    let out = loss.forward(logits, labels);
-    let dlogits = loss.backward(&out, labels);
-    model.zero_grad();
-    model.backward(dlogits);
-    optimizer.step(&mut model.params_mut(), lr);
-    out
+    with_workers_awake(|| {
+        let logits = model.forward(x, Mode::Train);
+        let out = loss.forward(logits, labels);
+        let dlogits = loss.backward(&out, labels);
+        model.zero_grad();
+        model.backward(dlogits);
+        optimizer.step(&mut model.params_mut(), lr);
+        out
+    })
 }
 
 /// Index of the largest value of each row of an (N, K) tensor.
