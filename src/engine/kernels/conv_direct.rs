@@ -334,44 +334,86 @@ unsafe fn conv1_backward_weights_3x3<V: F32Vector>(
     dweights: &mut [f32],
     dbias: &mut [f32],
 ) {
-    const TAPS: usize = 9;
-    let together = channels_together(V::LANES);
     let out_channels = dbias.len();
-    let mut o = 0;
-    // SAFETY: the caller checked plane (h × w), dy (OC × oh × ow) and dweights (OC × 9); tap
-    // (ky, kx) of output column x reads plane[(y + ky)·w + x + kx], inside the plane.
+    let pairs = if channels_together(V::LANES) == 2 { out_channels / 2 * 2 } else { 0 };
+    // SAFETY: the caller checked plane (h × w), dy (OC × oh × ow) and dweights (OC × 9).
     unsafe {
-        while o < out_channels {
-            let channels = together.min(out_channels - o);
-            let mut sums = [[V::zero(); TAPS]; 2];
-            let mut bias_sums = [V::zero(); 2];
-            for y in 0..oh {
-                let mut x = 0;
-                while x < ow {
-                    let n = (ow - x).min(V::LANES);
-                    let mut g = [V::zero(); 2];
-                    for c in 0..channels {
-                        g[c] = load_upto(dy.as_ptr().add((o + c) * oh * ow + y * ow + x), n);
-                        bias_sums[c] = bias_sums[c].add(g[c]);
-                    }
-                    // The tap picks both the input's shift and the sum, in every channel.
-                    #[allow(clippy::needless_range_loop)]
-                    for tap in 0..TAPS {
-                        let input = load_upto::<V>(plane.as_ptr().add((y + tap / 3) * w + x + tap % 3), n);
-                        for c in 0..channels {
-                            sums[c][tap] = g[c].mul_add(input, sums[c][tap]);
-                        }
-                    }
-                    x += n;
-                }
+        for o in (0..pairs).step_by(2) {
+            conv1_channels_3x3::<V, 2>(plane, w, oh, ow, dy, o, dweights, dbias);
+        }
+        for o in pairs..out_channels {
+            conv1_channels_3x3::<V, 1>(plane, w, oh, ow, dy, o, dweights, dbias);
+        }
+    }
+}
+
+/// The weight and bias gradients of output channels `first..first + CHANNELS`. The channel count
+/// is a constant so that the sums stay in registers and the loops over channels and taps unroll;
+/// each row goes in whole vectors, then one partial vector for its last `ow % LANES` columns.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn conv1_channels_3x3<V: F32Vector, const CHANNELS: usize>(
+    plane: &[f32],
+    w: usize,
+    oh: usize,
+    ow: usize,
+    dy: &[f32],
+    first: usize,
+    dweights: &mut [f32],
+    dbias: &mut [f32],
+) {
+    let whole = ow / V::LANES * V::LANES;
+    let rest = ow - whole;
+    // SAFETY: dy holds OC × oh × ow values; tap (ky, kx) of output column x reads
+    // plane[(y + ky)·w + x + kx], inside the h × w plane; the loads end at the row's last column
+    // (x + LANES ≤ ow, then the last `rest` columns).
+    unsafe {
+        let mut sums = [[V::zero(); 9]; CHANNELS];
+        let mut bias_sums = [V::zero(); CHANNELS];
+        for y in 0..oh {
+            let dy_row: [*const f32; CHANNELS] =
+                std::array::from_fn(|c| dy.as_ptr().add((first + c) * oh * ow + y * ow));
+            let rows = [plane.as_ptr().add(y * w), plane.as_ptr().add((y + 1) * w), plane.as_ptr().add((y + 2) * w)];
+            for x in (0..whole).step_by(V::LANES) {
+                conv1_chunk_3x3(|src| V::load(src), dy_row, rows, x, &mut sums, &mut bias_sums);
             }
-            for c in 0..channels {
-                dbias[o + c] += bias_sums[c].reduce_sum();
-                for tap in 0..TAPS {
-                    dweights[(o + c) * TAPS + tap] += sums[c][tap].reduce_sum();
-                }
+            if rest > 0 {
+                let partial = |src| V::load_partial(src, rest, 0.0);
+                conv1_chunk_3x3(partial, dy_row, rows, whole, &mut sums, &mut bias_sums);
             }
-            o += channels;
+        }
+        for c in 0..CHANNELS {
+            dbias[first + c] += bias_sums[c].reduce_sum();
+            for tap in 0..9 {
+                dweights[(first + c) * 9 + tap] += sums[c][tap].reduce_sum();
+            }
+        }
+    }
+}
+
+/// Adds one vector of columns, from column `x` of the rows `dy_row` (one per channel) and of the
+/// three input rows `rows`, into the channels' tap and bias sums; `load` reads a whole or a
+/// partial vector.
+#[inline(always)]
+unsafe fn conv1_chunk_3x3<V: F32Vector, const CHANNELS: usize>(
+    load: impl Fn(*const f32) -> V,
+    dy_row: [*const f32; CHANNELS],
+    rows: [*const f32; 3],
+    x: usize,
+    sums: &mut [[V; 9]; CHANNELS],
+    bias_sums: &mut [V; CHANNELS],
+) {
+    // SAFETY: the caller's bounds: every pointer plus x (plus the tap's shift) is in its row.
+    unsafe {
+        let g: [V; CHANNELS] = std::array::from_fn(|c| load(dy_row[c].add(x)));
+        for c in 0..CHANNELS {
+            bias_sums[c] = bias_sums[c].add(g[c]);
+        }
+        for tap in 0..9 {
+            let input = load(rows[tap / 3].add(x + tap % 3));
+            for c in 0..CHANNELS {
+                sums[c][tap] = g[c].mul_add(input, sums[c][tap]);
+            }
         }
     }
 }
