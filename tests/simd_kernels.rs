@@ -130,6 +130,37 @@ fn add_bias_relu() {
     check_map1("add_bias_relu", |p, x, out| elementwise::add_bias_relu_on(p, x, -0.21, out));
 }
 
+/// Wide rows cut to the output with a bias per plane, against the scalar twin bit for bit, and
+/// the twin against its definition; row lengths below, at and past a vector, short and long
+/// wide rows.
+#[test]
+fn add_bias_cropped() {
+    let mut worst = Worst::new("add_bias_cropped", "(exact)");
+    let mut rng = Rng::new(4);
+    for path in SimdPath::supported() {
+        for (planes, rows, cols, ld) in [(1, 1, 1, 1), (3, 11, 11, 13), (2, 5, 16, 18), (4, 3, 17, 32), (2, 2, 40, 41)]
+        {
+            for (offset, relu) in OFFSETS.into_iter().zip([true, false, true]) {
+                let what = format!("{} {planes}×{rows}×{cols} of {ld} relu {relu} offset {offset}", path.name());
+                let x = random(&mut rng, planes * rows * ld, -3.0, 3.0);
+                let biases = random(&mut rng, planes, -1.0, 1.0);
+                let len = planes * rows * cols;
+                let mut want = vec![0.0; len];
+                elementwise::add_bias_cropped_on(SimdPath::Scalar, &x, ld, rows, &biases, relu, &mut want);
+                for (i, &w) in want.iter().enumerate() {
+                    let (row, col) = (i / cols, i % cols);
+                    let v = x[row * ld + col] + biases[row / rows];
+                    assert_eq!(w, if relu { v.max(0.0) } else { v }, "scalar twin at {i}: {what}");
+                }
+                let (x_slot, mut out) = (f32_slot(&x, offset), f32_slot(&vec![0.0; len], offset));
+                elementwise::add_bias_cropped_on(path, x_slot.get(), ld, rows, &biases, relu, out.get_mut());
+                worst.exact(path, &out.checked(&what), &want, &what);
+            }
+        }
+    }
+    worst.report();
+}
+
 #[test]
 fn relu_forward() {
     check_map1("relu_forward", elementwise::relu_forward_on);

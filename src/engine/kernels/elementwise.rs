@@ -11,6 +11,14 @@ simd_kernel! {
     pub fn add_bias_relu / add_bias_relu_on(x: &[f32], bias: f32, out: &mut [f32]) -> ()
         = add_bias_relu_scalar, add_bias_relu_vector;
 
+    /// Plane c of `out`, `rows` rows of `cols = out.len() / (biases.len() · rows)` values, is the
+    /// first `cols` values of each `ld`-long row of plane c of `x`, plus `biases[c]`, clamped at 0
+    /// when `relu`: a convolution's wide rows (`kernels::conv_wide`) cut to its output with the
+    /// bias and fused ReLU added, in one call per sample rather than one per short row.
+    pub fn add_bias_cropped / add_bias_cropped_on(
+        x: &[f32], ld: usize, rows: usize, biases: &[f32], relu: bool, out: &mut [f32]
+    ) -> () = add_bias_cropped_scalar, add_bias_cropped_vector;
+
     /// `y[i] = max(x[i], 0)`.
     pub fn relu_forward / relu_forward_on(x: &[f32], y: &mut [f32]) -> ()
         = relu_forward_scalar, relu_forward_vector;
@@ -66,6 +74,59 @@ unsafe fn add_bias_relu_vector<V: F32Vector>(x: &[f32], bias: f32, out: &mut [f3
     unsafe {
         let (b, zero) = (V::splat(bias), V::zero());
         map1::<V>(x, out, |v| v.add(b).max(zero))
+    }
+}
+
+/// The number of columns of [`add_bias_cropped`]'s output, after checking the lengths.
+fn cropped_columns(x: &[f32], ld: usize, rows: usize, biases: &[f32], out: &[f32]) -> usize {
+    let planes = biases.len();
+    assert!(
+        rows > 0 && planes > 0 && out.len() % (planes * rows) == 0,
+        "{} values for {planes} planes of {rows} rows",
+        out.len()
+    );
+    let cols = out.len() / (planes * rows);
+    assert!(
+        cols <= ld && x.len() >= planes * rows * ld,
+        "{} wide values for {planes} planes of {rows} × {ld}",
+        x.len()
+    );
+    cols
+}
+
+pub fn add_bias_cropped_scalar(x: &[f32], ld: usize, rows: usize, biases: &[f32], relu: bool, out: &mut [f32]) {
+    let cols = cropped_columns(x, ld, rows, biases, out);
+    for (row, out) in out.chunks_exact_mut(cols).enumerate() {
+        let (src, bias) = (&x[row * ld..row * ld + cols], biases[row / rows]);
+        if relu {
+            add_bias_relu_scalar(src, bias, out);
+        } else {
+            add_bias_scalar(src, bias, out);
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn add_bias_cropped_vector<V: F32Vector>(
+    x: &[f32],
+    ld: usize,
+    rows: usize,
+    biases: &[f32],
+    relu: bool,
+    out: &mut [f32],
+) {
+    let cols = cropped_columns(x, ld, rows, biases, out);
+    // SAFETY: map1 reads and writes `cols` values of rows the lengths were checked for.
+    unsafe {
+        for (row, out) in out.chunks_exact_mut(cols).enumerate() {
+            let (src, bias) = (&x[row * ld..row * ld + cols], V::splat(biases[row / rows]));
+            if relu {
+                let zero = V::zero();
+                map1::<V>(src, out, |v| v.add(bias).max(zero));
+            } else {
+                map1::<V>(src, out, |v| v.add(bias));
+            }
+        }
     }
 }
 

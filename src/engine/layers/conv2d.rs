@@ -19,7 +19,7 @@ use crate::engine::kernels::conv_wide::{
     self, GRADIENT_CHANNELS, conv_wide, conv_wide_weight_gradient, pack_panels, padded_rows, transposed_flipped,
     wide_columns,
 };
-use crate::engine::kernels::elementwise::{add_bias, add_bias_relu, relu_backward, sum};
+use crate::engine::kernels::elementwise::{add_bias, add_bias_cropped, add_bias_relu, relu_backward, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
 use crate::engine::kernels::im2col::{ConvGeometry, col2im, col2im_rows, copy_run, im2col};
 use crate::engine::kernels::pool::maxpool_values;
@@ -251,7 +251,7 @@ impl Conv2d {
     fn forward_chunk_wide(&self, x: &[f32], y: &mut [f32], panels: &[f32], pool: Option<(usize, usize)>) {
         let g = &self.geometry;
         let (hp, wp) = (g.height + 2 * g.pad, g.width + 2 * g.pad);
-        let (oh, ow) = (g.out_height(), g.out_width());
+        let oh = g.out_height();
         let input_len = conv_wide::input_len(g.channels, hp, wp, g.kernel);
         let y_len = match pool {
             Some(window) => self.pooled_len(window),
@@ -277,16 +277,7 @@ impl Conv2d {
                         continue;
                     }
                     // Drop each wide row's last k - 1 columns, adding the bias (and the ReLU).
-                    let planes = wide.chunks_exact(oh * wp).zip(y.chunks_exact_mut(oh * ow));
-                    for ((wide_plane, y_plane), &bias) in planes.zip(&self.bias.value) {
-                        for (src, dst) in wide_plane.chunks_exact(wp).zip(y_plane.chunks_exact_mut(ow)) {
-                            if self.relu {
-                                dst.iter_mut().zip(&src[..ow]).for_each(|(d, &v)| *d = (v + bias).max(0.0));
-                            } else {
-                                dst.iter_mut().zip(&src[..ow]).for_each(|(d, &v)| *d = v + bias);
-                            }
-                        }
-                    }
+                    add_bias_cropped(wide, wp, oh, &self.bias.value, self.relu, y);
                 }
             })
         })
@@ -313,13 +304,7 @@ impl Conv2d {
             let planes = wide.chunks_exact(oh * wp).zip(y.chunks_exact_mut(ph * pw));
             for ((wide_plane, y_plane), &bias) in planes.zip(&self.bias.value) {
                 maxpool_values(wide_plane, oh, wp, kernel, stride, pooled);
-                for (src, dst) in pooled.chunks_exact(wide_pw).zip(y_plane.chunks_exact_mut(pw)) {
-                    if self.relu {
-                        dst.iter_mut().zip(&src[..pw]).for_each(|(d, &v)| *d = (v + bias).max(0.0));
-                    } else {
-                        dst.iter_mut().zip(&src[..pw]).for_each(|(d, &v)| *d = v + bias);
-                    }
-                }
+                add_bias_cropped(pooled, wide_pw, ph, &[bias], self.relu, y_plane);
             }
         })
     }
