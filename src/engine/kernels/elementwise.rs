@@ -81,7 +81,7 @@ unsafe fn add_bias_relu_vector<V: F32Vector>(x: &[f32], bias: f32, out: &mut [f3
 fn cropped_columns(x: &[f32], ld: usize, rows: usize, biases: &[f32], out: &[f32]) -> usize {
     let planes = biases.len();
     assert!(
-        rows > 0 && planes > 0 && out.len() % (planes * rows) == 0,
+        rows > 0 && planes > 0 && out.len().is_multiple_of(planes * rows),
         "{} values for {planes} planes of {rows} rows",
         out.len()
     );
