@@ -640,8 +640,9 @@ fn maxpool_backward() {
                 for zeroed in [true, false] {
                     for offset in OFFSETS {
                         let what = format!(
-                            "{} {h}×{w} k {k} stride {stride} kind {kind} zeroed {zeroed} offset {offset}",
-                            path.name()
+                            "{} {h}×{w} k {k} stride {stride} kind {kind} zeroed {zeroed} offset {offset} relu {}",
+                            path.name(),
+                            (kind + offset) % 2 == 1
                         );
                         let x = pool_plane(&mut rng, h * w, kind);
                         let (mut y, mut argmax) = (vec![0.0; oh * ow], vec![0u32; oh * ow]);
@@ -649,10 +650,24 @@ fn maxpool_backward() {
                         let dy = random(&mut rng, oh * ow, -1.0, 1.0);
                         let dx0 = if zeroed { vec![0.0; h * w] } else { random(&mut rng, h * w, -1.0, 1.0) };
                         let mut want = dx0.clone();
-                        pool::maxpool_backward_scalar(&dy, &argmax, h, w, k, stride, &mut want);
+                        // Every other case masks dy by a ReLU before the pool (its outputs shifted
+                        // so that some are negative).
+                        let relu = (kind + offset) % 2 == 1;
+                        let relu_y: Vec<f32> = if relu { y.iter().map(|v| v - 0.5).collect() } else { Vec::new() };
+                        pool::maxpool_backward_scalar(&dy, &relu_y, &argmax, h, w, k, stride, &mut want);
+                        let masked: Vec<f32> = dy
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &g)| if relu && relu_y[i] <= 0.0 { 0.0 } else { g })
+                            .collect();
+                        let mut unmasked = dx0.clone();
+                        pool::maxpool_backward_scalar(&masked, &[], &argmax, h, w, k, stride, &mut unmasked);
+                        assert_eq!(want, unmasked, "the scalar twin's ReLU mask: {what}");
                         let (dy_slot, arg_slot, mut dx) =
                             (f32_slot(&dy, offset), Slot::new(&argmax, offset, u32::MAX), f32_slot(&dx0, offset));
-                        pool::maxpool_backward_on(path, dy_slot.get(), arg_slot.get(), h, w, k, stride, dx.get_mut());
+                        let y_slot = f32_slot(&relu_y, offset);
+                        let (dy, y, dx_out) = (dy_slot.get(), y_slot.get(), dx.get_mut());
+                        pool::maxpool_backward_on(path, dy, y, arg_slot.get(), h, w, k, stride, dx_out);
                         let got = dx.checked(&what);
                         worst.exact(path, &got, &want, &what);
                         // An odd side's last column and row belong to no window: 0 there too.

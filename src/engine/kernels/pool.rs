@@ -22,9 +22,11 @@ simd_kernel! {
     /// won (`argmax[i]`), 0 where it won none. `dy` and `argmax` are the OH×OW outputs of
     /// `maxpool_forward` with the same geometry, which the 2×2 stride-2 vector path relies on: it
     /// only looks for each window's winner inside that window, and stores whole windows instead of
-    /// clearing the plane and adding into it.
+    /// clearing the plane and adding into it. With `relu_y`, the pool's outputs, each `dy[i]`
+    /// counts only where `relu_y[i] > 0`: the backward of a ReLU before the pool, applied on the
+    /// way in (empty: no ReLU).
     pub fn maxpool_backward / maxpool_backward_on(
-        dy: &[f32], argmax: &[u32], h: usize, w: usize, k: usize, stride: usize, dx: &mut [f32]
+        dy: &[f32], relu_y: &[f32], argmax: &[u32], h: usize, w: usize, k: usize, stride: usize, dx: &mut [f32]
     ) -> () = maxpool_backward_scalar, maxpool_backward_vector;
 }
 
@@ -204,10 +206,20 @@ unsafe fn maxpool_forward_vector<V: F32Vector>(
 }
 
 /// Checks the slice lengths against the plane's geometry.
-fn check_backward_lengths(dy: &[f32], argmax: &[u32], h: usize, w: usize, k: usize, stride: usize, dx: &[f32]) {
+fn check_backward_lengths(
+    dy: &[f32],
+    relu_y: &[f32],
+    argmax: &[u32],
+    h: usize,
+    w: usize,
+    k: usize,
+    stride: usize,
+    dx: &[f32],
+) {
     assert!(k >= 1 && stride >= 1 && k <= h && k <= w, "pooling {k}×{k} stride {stride} over a {h}×{w} plane");
     let (oh, ow) = ((h - k) / stride + 1, (w - k) / stride + 1);
     assert_eq!(dy.len(), oh * ow);
+    assert!(relu_y.is_empty() || relu_y.len() == dy.len(), "{} ReLU outputs for {} gradients", relu_y.len(), dy.len());
     assert_eq!(argmax.len(), oh * ow);
     assert_eq!(dx.len(), h * w);
 }
@@ -215,6 +227,7 @@ fn check_backward_lengths(dy: &[f32], argmax: &[u32], h: usize, w: usize, k: usi
 /// The geometry only serves the length checks: any window shape works, overlapping ones included.
 pub fn maxpool_backward_scalar(
     dy: &[f32],
+    relu_y: &[f32],
     argmax: &[u32],
     h: usize,
     w: usize,
@@ -222,10 +235,10 @@ pub fn maxpool_backward_scalar(
     stride: usize,
     dx: &mut [f32],
 ) {
-    check_backward_lengths(dy, argmax, h, w, k, stride, dx);
+    check_backward_lengths(dy, relu_y, argmax, h, w, k, stride, dx);
     dx.fill(0.0);
-    for (&g, &index) in dy.iter().zip(argmax) {
-        dx[index as usize] += g;
+    for (i, (&g, &index)) in dy.iter().zip(argmax).enumerate() {
+        dx[index as usize] += if relu_y.is_empty() || relu_y[i] > 0.0 { g } else { 0.0 };
     }
 }
 
@@ -277,6 +290,7 @@ unsafe fn window_gradients<V: F32Vector>(g: V, winner: V::Index, corners: V::Ind
 #[inline(always)]
 unsafe fn maxpool_backward_vector<V: F32Vector>(
     dy: &[f32],
+    relu_y: &[f32],
     argmax: &[u32],
     h: usize,
     w: usize,
@@ -285,15 +299,17 @@ unsafe fn maxpool_backward_vector<V: F32Vector>(
     dx: &mut [f32],
 ) {
     if k != 2 || stride != 2 {
-        return maxpool_backward_scalar(dy, argmax, h, w, k, stride, dx);
+        return maxpool_backward_scalar(dy, relu_y, argmax, h, w, k, stride, dx);
     }
-    check_backward_lengths(dy, argmax, h, w, k, stride, dx);
+    check_backward_lengths(dy, relu_y, argmax, h, w, k, stride, dx);
+    let relu = !relu_y.is_empty();
     let (oh, ow) = (h / 2, w / 2);
     // Output columns `whole..ow` (`partial` of them) form the partial chunk, writing input
     // columns `2·whole..2·ow`: whole vectors, then `tail_count` columns at `tail_col`.
     let (whole, partial) = (ow - ow % V::LANES, ow % V::LANES);
     let (tail_col, tail_count) = (2 * whole + 2 * partial / V::LANES * V::LANES, 2 * partial % V::LANES);
     unsafe {
+        let zero = V::zero();
         let targets = [
             V::index_splat(0),
             V::index_splat(1),
@@ -308,9 +324,12 @@ unsafe fn maxpool_backward_vector<V: F32Vector>(
         for oy in 0..oh {
             let (top_at, bottom_at) = (2 * oy * w, (2 * oy + 1) * w);
             let (dy_row, argmax_row) = (dy.as_ptr().add(oy * ow), argmax.as_ptr().add(oy * ow));
+            // With the ReLU, dy counts where it passed its input: where the pooled output is > 0.
+            let y_row = relu_y.as_ptr().wrapping_add(oy * ow);
             let tails = if partial > 0 {
                 let corners = V::index_add(row_corners, V::index_splat((2 * whole) as u32));
                 let g = V::load_partial(dy_row.add(whole), partial, 0.0);
+                let g = if relu { V::load_partial(y_row.add(whole), partial, 0.0).select_gt(zero, g, zero) } else { g };
                 let winner = V::index_load_partial(argmax_row.add(whole), partial);
                 let [top_lo, top_hi, bottom_lo, bottom_hi] = window_gradients(g, winner, corners, &targets);
                 let (top_tail, bottom_tail) =
@@ -327,6 +346,7 @@ unsafe fn maxpool_backward_vector<V: F32Vector>(
             let mut ox = 0;
             while ox < whole {
                 let (g, winner) = (V::load(dy_row.add(ox)), V::index_load(argmax_row.add(ox)));
+                let g = if relu { V::load(y_row.add(ox)).select_gt(zero, g, zero) } else { g };
                 let [top_lo, top_hi, bottom_lo, bottom_hi] = window_gradients(g, winner, corners, &targets);
                 top_lo.store(top.add(2 * ox));
                 top_hi.store(top.add(2 * ox + V::LANES));

@@ -2,9 +2,8 @@
 //! for each output, the index in its input plane of the value that won the window.
 
 use super::{Layer, Mode};
-use crate::engine::kernels::elementwise::relu_backward;
 use crate::engine::kernels::pool::{maxpool_backward, maxpool_forward, maxpool_values};
-use crate::engine::parallel::{SAMPLES_PER_TASK, with_scratch};
+use crate::engine::parallel::SAMPLES_PER_TASK;
 use crate::engine::tensor::Tensor;
 use rayon::prelude::*;
 
@@ -91,19 +90,12 @@ impl MaxPool2d {
         let (in_plane, out_plane) = (h * w, self.out_len() / self.in_shape[0]);
         let (kernel, stride) = (self.kernel, self.stride);
         let argmax = &self.argmax[first * self.out_len()..first * self.out_len() + dy.len()];
-        with_scratch(if self.mask_relu { dy.len() } else { 0 }, |masked| {
-            let dy = if self.mask_relu {
-                relu_backward(y, dy, masked);
-                &*masked
-            } else {
-                dy
-            };
-            for ((dx, argmax), dy) in
-                dx.chunks_exact_mut(in_plane).zip(argmax.chunks_exact(out_plane)).zip(dy.chunks_exact(out_plane))
-            {
-                maxpool_backward(dy, argmax, h, w, kernel, stride, dx);
-            }
-        })
+        let planes = dx.chunks_exact_mut(in_plane).zip(argmax.chunks_exact(out_plane)).zip(dy.chunks_exact(out_plane));
+        for (i, ((dx, argmax), dy)) in planes.enumerate() {
+            // The ReLU before the pool masks dy by the pool's outputs, inside the kernel.
+            let relu_y = if self.mask_relu { &y[i * out_plane..(i + 1) * out_plane] } else { &[] };
+            maxpool_backward(dy, relu_y, argmax, h, w, kernel, stride, dx);
+        }
     }
 }
 
