@@ -58,8 +58,11 @@ const MAX_WIDE_WASTE: f64 = 2.0;
 /// has since been made cache-friendly).
 const MAX_FLIPPED_WASTE: f64 = 1.25;
 /// The input gradient by col2im multiplies `Wᵀ · dY` for this many bytes of patch gradients at
-/// a time (2 samples of `seed002`'s second convolution), so that col2im reads them from cache.
-const DCOLS_BYTES: usize = 320 << 10;
+/// a time, so that col2im reads them from cache: one sample of `seed002`'s second convolution
+/// (136 KB). Against two (320 KiB), `seed002` b64 training ran 1.05× faster (7 alternating
+/// rounds, 0.88–1.10), against four 0.98×; the same bits either way (the GEMM's columns are
+/// computed alike however many there are).
+const DCOLS_BYTES: usize = 160 << 10;
 /// A training forward keeps the batch's patch matrices for the backward up to this size (10 MB
 /// for `seed002`'s second convolution at batch 64; `seed000` at batch 512 would need 460 MB and
 /// unfolds again instead).
