@@ -59,7 +59,7 @@ const MAX_WIDE_WASTE: f64 = 2.0;
 const MAX_FLIPPED_WASTE: f64 = 1.25;
 /// The input gradient by col2im multiplies `Wᵀ · dY` for this many bytes of patch gradients at
 /// a time, so that col2im reads them from cache: one sample of `seed002`'s second convolution
-/// (136 KB). Against two (320 KiB), `seed002` b64 training ran 1.05× faster (7 alternating
+/// (136 KiB). Against two (320 KiB), `seed002` b64 training ran 1.05× faster (7 alternating
 /// rounds, 0.88–1.10); four (640 KiB) were no better than two (1.02×, 0.92–1.08, and more
 /// profile samples in sgemm and col2im). The same bits either way: each of the GEMM's columns
 /// is computed alike however many there are.
