@@ -51,11 +51,11 @@ enum OutputGradient<'a> {
 /// (im2col copies 3-float runs): `seed002` inference b1000 1.09× (1.09, 1.05, 1.18) and
 /// training b64 1.09× (1.09, 0.96, 1.12) against a bound of 1.25 (alternating builds).
 const MAX_WIDE_WASTE: f64 = 2.0;
-/// The input gradient on wide rows convolves `dY` padded by k - 1 - pad; computed against useful
-/// columns that is 1.07 for `seed000`'s `same` convolutions but 1.72 for `seed002`'s unpadded
-/// second one, where `Wᵀ · dY` → col2im did as well or a little better (`seed002` b64 training
-/// 1.01× against 0.99× with the flipped gradient, each against the same earlier build; and col2im
-/// has since been made cache-friendly).
+/// The input gradient on wide rows convolves `dY` padded by k - 1 - pad, in rows that share
+/// their left and right borders; computed against useful columns that is 1.04 for `seed000`'s
+/// `same` convolutions but 1.45 for `seed002`'s unpadded second one, where `Wᵀ · dY` → col2im
+/// is faster: with the bound at 1.5 that layer's wide input gradient trained 0.93× as fast
+/// (`THREADS=1 ROUNDS=7 benches/ab.sh`, seed002 b64; rounds 0.87–1.12).
 const MAX_FLIPPED_WASTE: f64 = 1.25;
 /// The input gradient by col2im multiplies `Wᵀ · dY` for this many bytes of patch gradients at
 /// a time, so that col2im reads them from cache: one sample of `seed002`'s second convolution
@@ -176,12 +176,12 @@ impl Conv2d {
 
     /// Whether the input gradient takes the wide-row kernel too: it convolves `dY` padded by
     /// k - 1 - pad, which for a padding below (k - 1) / 2 multiplies many zeros (`seed002`'s
-    /// unpadded second convolution would compute 208 wide columns per 121 useful multiply-adds'
+    /// unpadded second convolution would compute 176 wide columns per 121 useful multiply-adds'
     /// worth); `MAX_FLIPPED_WASTE` decides.
     fn uses_wide_input_gradient(&self) -> bool {
         let g = &self.geometry;
         let border = g.kernel - 1 - g.pad;
-        let computed = (g.height * (g.out_width() + 2 * border)).next_multiple_of(16);
+        let computed = (g.height * (g.out_width() + border)).next_multiple_of(16);
         self.uses_wide_kernel() && computed as f64 / g.out_pixels() as f64 <= MAX_FLIPPED_WASTE
     }
 
@@ -348,7 +348,9 @@ impl Conv2d {
         let g = &self.geometry;
         let (pixels, oc, k) = (g.out_pixels(), self.out_channels, g.kernel);
         let border = k - 1 - g.pad;
-        let (ow, hq, wq) = (g.out_width(), g.out_height() + 2 * border, g.out_width() + 2 * border);
+        // Rows of `wq = OW + border`: each row's right border is the next row's left one, since
+        // the kernel reads flat across rows.
+        let (ow, hq, wq) = (g.out_width(), g.out_height() + 2 * border, g.out_width() + border);
         with_scratch(conv_wide::input_len(oc, hq, wq, k), |padded| {
             with_scratch(padded_rows(g.channels) * g.height * wq, |wide| {
                 for (i, dx) in dx.chunks_exact_mut(g.in_len()).enumerate() {
