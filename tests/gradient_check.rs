@@ -95,11 +95,12 @@ fn away_from_zero(shape: &[usize], gap: f32, rng: &mut Rng) -> Tensor {
 fn conv2d_gradients_match_finite_differences() {
     let mut rng = Rng::new(1);
     for &(c, hw, filters, k, stride, padding) in &[
-        (3, 7, 4, 3, 1, Padding::Valid),  // 5×7 wide rows for 5×5: im2col
+        (3, 7, 4, 3, 1, Padding::Valid),  // 5×5 outputs: im2col, samples interleaved
         (2, 8, 3, 3, 1, Padding::Same),   // the wide-row kernel
         (2, 16, 9, 3, 1, Padding::Valid), // the wide-row kernel, two weight panels
         (2, 9, 3, 5, 2, Padding::Explicit(2)),
-        (1, 10, 4, 3, 1, Padding::Valid), // one input channel: the direct kernel
+        (2, 16, 3, 3, 2, Padding::Explicit(1)), // stride 2, 8×8 outputs: im2col sample by sample
+        (1, 10, 4, 3, 1, Padding::Valid),       // one input channel: the direct kernel
         (1, 9, 2, 3, 1, Padding::Same),
     ] {
         let mut layer = Conv2d::new(&[c, hw, hw], filters, k, stride, padding, Init::HeNormal, &mut rng);
@@ -259,8 +260,9 @@ fn a_fused_relu_gives_the_same_bits_as_a_relu_layer() {
 
 /// In evaluation a convolution applies the max-pool after it itself (the model skips the pool
 /// layer): the same bits as the two layers, on every kernel the convolution picks (direct for
-/// one input channel, wide rows, im2col for stride 2), with and without its fused ReLU, for
-/// pools that do and do not tile the output; and training forwards are left unpooled.
+/// one input channel, wide rows, im2col for stride 2 with and without interleaved samples), with
+/// and without its fused ReLU, for pools that do and do not tile the output; and training
+/// forwards are left unpooled.
 #[test]
 fn a_fused_max_pool_gives_the_same_bits_as_a_pool_layer() {
     let shapes = [
@@ -268,6 +270,7 @@ fn a_fused_max_pool_gives_the_same_bits_as_a_pool_layer() {
         ([4, 13, 13], 1, Padding::Valid),
         ([3, 9, 9], 1, Padding::Same),
         ([3, 14, 14], 2, Padding::Same),
+        ([2, 18, 18], 2, Padding::Same),
     ];
     for (in_shape, stride, padding) in shapes {
         for window in [(2, 2), (3, 2), (2, 1)] {

@@ -270,6 +270,100 @@ unsafe fn col2im_rows_vector<V: F32Vector>(cols: &[f32], ld: usize, col0: usize,
     }
 }
 
+/// Interleaves `samples` equal-length vectors: `out[i · samples + s] = x[s · len + i]`. In that
+/// layout each value of a C×H×W image is a run of `samples` floats, one per sample, so the
+/// patch matrix of a small output ([`im2col_interleaved`]) is built from runs that long instead
+/// of from output rows (3 floats in `seed002`'s last convolution).
+pub fn interleave(x: &[f32], samples: usize, out: &mut [f32]) {
+    assert!(samples > 0 && x.len() == out.len() && x.len().is_multiple_of(samples));
+    let len = x.len() / samples;
+    // A block of values at a time, so its output rows stay in L1 while every sample is read.
+    for start in (0..len).step_by(TRANSPOSE_BLOCK) {
+        let end = (start + TRANSPOSE_BLOCK).min(len);
+        for (s, sample) in x.chunks_exact(len).enumerate() {
+            for (i, &value) in sample[start..end].iter().enumerate() {
+                out[(start + i) * samples + s] = value;
+            }
+        }
+    }
+}
+
+/// Values per block of [`interleave`] and [`deinterleave`].
+const TRANSPOSE_BLOCK: usize = 16;
+
+/// The inverse of [`interleave`]: `out[s · len + i] = lanes[i · samples + s]`.
+pub fn deinterleave(lanes: &[f32], samples: usize, out: &mut [f32]) {
+    assert!(samples > 0 && lanes.len() == out.len() && lanes.len().is_multiple_of(samples));
+    let len = lanes.len() / samples;
+    for start in (0..len).step_by(TRANSPOSE_BLOCK) {
+        let end = (start + TRANSPOSE_BLOCK).min(len);
+        for (s, sample) in out.chunks_exact_mut(len).enumerate() {
+            for (i, value) in sample[start..end].iter_mut().enumerate() {
+                *value = lanes[(start + i) * samples + s];
+            }
+        }
+    }
+}
+
+/// im2col of `samples` images at once, interleaved ([`interleave`]): row (c, ky, kx) of `cols`
+/// holds, for each output pixel in turn, that pixel's input value in every sample, so the
+/// matrix is `C·K·K × OH·OW·samples` and column `pixel · samples + s` is sample s's.
+pub fn im2col_interleaved(x: &[f32], g: &ConvGeometry, samples: usize, cols: &mut [f32]) {
+    let (oh, ow, k, s) = (g.out_height(), g.out_width(), g.kernel, g.stride);
+    let run = ow * samples;
+    assert!(x.len() == g.in_len() * samples && cols.len() == g.patch_len() * oh * run);
+    for (row, out) in cols.chunks_exact_mut(oh * run).enumerate() {
+        let (c, ky, kx) = (row / (k * k), row / k % k, row % k);
+        let (rows, valid) = (g.valid_rows(ky), g.valid_columns(kx));
+        for (oy, out) in out.chunks_exact_mut(run).enumerate() {
+            if !rows.contains(&oy) || valid.is_empty() {
+                out.fill(0.0);
+                continue;
+            }
+            out[..valid.start * samples].fill(0.0);
+            out[valid.end * samples..].fill(0.0);
+            let iy = oy * s + ky - g.pad;
+            let first = (c * g.height + iy) * g.width + valid.start * s + kx - g.pad;
+            if s == 1 {
+                // Adjacent output columns read adjacent input columns: one run for the row.
+                let n = valid.len() * samples;
+                copy_run(&mut out[valid.start * samples..valid.end * samples], &x[first * samples..][..n]);
+            } else {
+                for (j, dst) in out[valid.start * samples..valid.end * samples].chunks_exact_mut(samples).enumerate() {
+                    copy_run(dst, &x[(first + j * s) * samples..][..samples]);
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col_interleaved`]: writes `dx` (C×H×W for `samples` samples,
+/// interleaved) as the sum of the patch gradients in `cols`, taken in row order as [`col2im`]
+/// takes them, so each sample's values are the bits col2im gives it.
+pub fn col2im_interleaved(cols: &[f32], g: &ConvGeometry, samples: usize, dx: &mut [f32]) {
+    let (oh, ow, k, s) = (g.out_height(), g.out_width(), g.kernel, g.stride);
+    let run = ow * samples;
+    assert!(dx.len() == g.in_len() * samples && cols.len() == g.patch_len() * oh * run);
+    dx.fill(0.0);
+    for (row, src) in cols.chunks_exact(oh * run).enumerate() {
+        let (c, ky, kx) = (row / (k * k), row / k % k, row % k);
+        let valid = g.valid_columns(kx);
+        if valid.is_empty() {
+            continue;
+        }
+        for oy in g.valid_rows(ky) {
+            let first = (c * g.height + oy * s + ky - g.pad) * g.width + valid.start * s + kx - g.pad;
+            let src = &src[oy * run..][valid.start * samples..valid.end * samples];
+            for (j, src) in src.chunks_exact(samples).enumerate() {
+                let dst = &mut dx[(first + j * s) * samples..][..samples];
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d += v;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +422,53 @@ mod tests {
                 .sum();
             let rhs: f64 = x.iter().zip(&back).map(|(a, b)| *a as f64 * *b as f64).sum();
             assert!((lhs - rhs).abs() < 1e-4, "{g:?}: {lhs} vs {rhs}");
+        }
+    }
+
+    #[test]
+    fn interleaved_im2col_and_col2im_give_each_sample_the_bits_of_the_plain_ones() {
+        let mut rng = Rng::new(9);
+        for &(c, h, w, k, stride, pad, samples) in &[
+            (64, 5, 5, 3, 1, 0, 32),
+            (3, 7, 9, 3, 1, 1, 5),
+            (2, 8, 7, 5, 2, 2, 3),
+            (1, 5, 5, 3, 3, 1, 2),
+            (2, 4, 5, 1, 1, 0, 1),
+        ] {
+            let g = ConvGeometry { channels: c, height: h, width: w, kernel: k, stride, pad };
+            let n = g.out_pixels();
+            let x: Vec<f32> = (0..g.in_len() * samples).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let mut lanes = vec![f32::NAN; x.len()];
+            interleave(&x, samples, &mut lanes);
+            let mut back = vec![f32::NAN; x.len()];
+            deinterleave(&lanes, samples, &mut back);
+            assert_eq!(back, x);
+            let mut cols = vec![f32::NAN; g.patch_len() * n * samples];
+            im2col_interleaved(&lanes, &g, samples, &mut cols);
+            let dy: Vec<f32> = (0..cols.len()).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let mut dx_lanes = vec![f32::NAN; x.len()];
+            col2im_interleaved(&dy, &g, samples, &mut dx_lanes);
+            let mut dx = vec![0.0; x.len()];
+            deinterleave(&dx_lanes, samples, &mut dx);
+            for s in 0..samples {
+                let reference = im2col_reference(&x[s * g.in_len()..(s + 1) * g.in_len()], &g);
+                let mut plain_dy = vec![0.0; g.patch_len() * n];
+                for row in 0..g.patch_len() {
+                    for j in 0..n {
+                        let at = row * n * samples + j * samples + s;
+                        assert_eq!(cols[at], reference[row * n + j], "{g:?} sample {s}");
+                        plain_dy[row * n + j] = dy[at];
+                    }
+                }
+                let mut plain_dx = vec![0.0; g.in_len()];
+                col2im(&plain_dy, n, 0, &g, &mut plain_dx);
+                let got = &dx[s * g.in_len()..(s + 1) * g.in_len()];
+                assert_eq!(
+                    got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    plain_dx.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "{g:?}"
+                );
+            }
         }
     }
 }

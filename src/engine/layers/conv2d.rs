@@ -10,7 +10,9 @@
 //!   `Wᵀ · dY` → col2im otherwise.
 //! - Any stride: im2col → one GEMM `W (OC × CKK) · cols (CKK × S·P)` → copy out with the bias
 //!   added; backward `dW += dY · colsᵀ`, `dcols = Wᵀ · dY` → col2im. A training forward keeps its
-//!   patch matrices for the backward when they are small (`KEEP_PATCHES_BYTES`).
+//!   patch matrices for the backward when they are small (`KEEP_PATCHES_BYTES`). Outputs only a
+//!   few columns wide interleave the chunk's samples first (`cols (CKK × P·S)`), so the patch
+//!   matrix is copied in runs of S floats rather than of an output row.
 
 use super::{Layer, MaxPool2d, Mode, Param, PooledGradient};
 use crate::engine::init::Init;
@@ -21,7 +23,10 @@ use crate::engine::kernels::conv_wide::{
 };
 use crate::engine::kernels::elementwise::{add_bias, add_bias_cropped, add_bias_relu, relu_backward, sum};
 use crate::engine::kernels::gemm::{Op, sgemm};
-use crate::engine::kernels::im2col::{ConvGeometry, col2im, col2im_rows, copy_run, im2col};
+use crate::engine::kernels::im2col::{
+    ConvGeometry, col2im, col2im_interleaved, col2im_rows, copy_run, deinterleave, im2col, im2col_interleaved,
+    interleave,
+};
 use crate::engine::kernels::pool::maxpool_values;
 use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch};
 
@@ -38,6 +43,13 @@ const PATCH_BYTES_PER_TASK: usize = 2 << 20;
 /// with 2 samples per task (278 KB) than with 8 (3 alternating rounds), while training slowed
 /// with them.
 const PATCH_BYTES_PER_EVAL_TASK: usize = 320 << 10;
+/// Convolutions whose output rows are narrower than this unfold their samples interleaved: the
+/// patch matrix is then copied in runs of a task's samples (32) instead of output rows (3 floats
+/// for `seed002`'s last convolution), and the GEMMs compute no wasted columns, where the
+/// wide-row kernel computes 16 per 9 useful ones. `seed002` b64 trained 1.08× faster on one
+/// thread (7 alternating rounds, 0.88–1.28) and 1.12× on two (0.97–1.42) than with the wide-row
+/// kernel for that layer (`benches/ab.sh`).
+const INTERLEAVE_BELOW_WIDTH: usize = 8;
 /// dL/d(output) as the backward receives it: whole, or as the gradient of the max-pool after
 /// this layer, to be unpooled chunk by chunk.
 enum OutputGradient<'a> {
@@ -46,10 +58,9 @@ enum OutputGradient<'a> {
 }
 
 /// The wide-row kernels compute `wp / ow` times the useful columns, rounded up to whole 16-column
-/// vectors: 1.19 for `seed002`'s second convolution, 1.07 and 1.14 for `seed000`'s, 1.78 for
-/// `seed002`'s last (16 columns for its 3×3 outputs). Even at 1.78 they beat im2col + GEMM there
-/// (im2col copies 3-float runs): `seed002` inference b1000 1.09× (1.09, 1.05, 1.18) and
-/// training b64 1.09× (1.09, 0.96, 1.12) against a bound of 1.25 (alternating builds).
+/// vectors: 1.19 for `seed002`'s second convolution, 1.07 and 1.14 for `seed000`'s. (At 1.78,
+/// `seed002`'s last, they beat im2col + GEMM sample by sample, whose patch matrix was copied in
+/// 3-float runs, but not im2col with interleaved samples: see `INTERLEAVE_BELOW_WIDTH`.)
 const MAX_WIDE_WASTE: f64 = 2.0;
 /// The input gradient on wide rows convolves `dY` padded by k - 1 - pad, in rows that share
 /// their left and right borders; computed against useful columns that is 1.04 for `seed000`'s
@@ -165,10 +176,19 @@ impl Conv2d {
         self.geometry.channels == 1 && self.geometry.stride == 1
     }
 
+    /// Outputs narrower than this many columns unfold their samples interleaved
+    /// ([`Self::forward_chunk_interleaved`]).
+    fn interleaves_samples(&self) -> bool {
+        !self.uses_direct_kernel() && self.geometry.out_width() < INTERLEAVE_BELOW_WIDTH
+    }
+
     /// Stride 1 with several input channels, a padding the input gradient can mirror (pad < k)
     /// and few wasted columns: the wide-row kernel.
     fn uses_wide_kernel(&self) -> bool {
         let g = &self.geometry;
+        if self.interleaves_samples() {
+            return false;
+        }
         let computed = (g.out_height() * (g.width + 2 * g.pad)).next_multiple_of(16);
         let waste = computed as f64 / g.out_pixels() as f64;
         g.channels > 1 && g.stride == 1 && g.pad < g.kernel && waste <= MAX_WIDE_WASTE
@@ -223,6 +243,9 @@ impl Conv2d {
             }
             return;
         }
+        if self.interleaves_samples() {
+            return self.forward_chunk_interleaved(x, y, keep);
+        }
         let (pixels, patch, oc) = (g.out_pixels(), g.patch_len(), self.out_channels);
         let ld = samples * pixels;
         let mut unfold_and_multiply = |cols: &mut [f32]| {
@@ -247,6 +270,76 @@ impl Conv2d {
         match keep {
             Some(cols) => unfold_and_multiply(cols),
             None => with_scratch(patch * ld, unfold_and_multiply),
+        }
+    }
+
+    /// [`Self::forward_chunk`] for small outputs: the chunk's samples unfolded interleaved
+    /// ([`im2col_interleaved`]), so that the patch matrix is copied in runs of a sample count
+    /// rather than of an output row, and the product comes out with its columns interleaved too.
+    fn forward_chunk_interleaved(&self, x: &[f32], y: &mut [f32], keep: Option<&mut [f32]>) {
+        let g = &self.geometry;
+        let samples = x.len() / g.in_len();
+        let (patch, oc, pixels, ld) = (g.patch_len(), self.out_channels, g.out_pixels(), samples * g.out_pixels());
+        let mut unfold_and_multiply = |cols: &mut [f32]| {
+            self.unfold_interleaved(x, cols);
+            with_scratch(oc * ld, |product| {
+                sgemm(Op::N, Op::N, oc, ld, patch, 1.0, &self.weight.value, patch, cols, ld, 0.0, product, ld);
+                with_scratch(oc * ld, |z| {
+                    deinterleave(product, samples, z); // OC·P values per sample: the layout of y
+                    for (row, (z, y)) in z.chunks_exact(pixels).zip(y.chunks_exact_mut(pixels)).enumerate() {
+                        let bias = self.bias.value[row % oc];
+                        if self.relu {
+                            add_bias_relu(z, bias, y);
+                        } else {
+                            add_bias(z, bias, y);
+                        }
+                    }
+                })
+            });
+        };
+        match keep {
+            Some(cols) => unfold_and_multiply(cols),
+            None => with_scratch(patch * ld, unfold_and_multiply),
+        }
+    }
+
+    /// The interleaved patch matrix of the chunk of samples `x`.
+    fn unfold_interleaved(&self, x: &[f32], cols: &mut [f32]) {
+        let samples = x.len() / self.geometry.in_len();
+        with_scratch(x.len(), |lanes| {
+            interleave(x, samples, lanes);
+            im2col_interleaved(lanes, &self.geometry, samples, cols);
+        })
+    }
+
+    /// The backward of [`Self::forward_chunk_interleaved`], given dY interleaved (`dy_matrix`,
+    /// OC × P·S): `dW = dY · colsᵀ` and, when asked, dx = col2im(Wᵀ · dY), deinterleaved.
+    fn backward_interleaved(
+        &self,
+        x: &[f32],
+        dy_matrix: &[f32],
+        dx: Option<&mut [f32]>,
+        kept: Option<&[f32]>,
+        dweight: &mut [f32],
+    ) {
+        let g = &self.geometry;
+        let samples = x.len() / g.in_len();
+        let (patch, oc, ld) = (g.patch_len(), self.out_channels, samples * g.out_pixels());
+        let multiply = |cols: &[f32], dcols: &mut [f32]| {
+            sgemm(Op::N, Op::T, oc, patch, ld, 1.0, dy_matrix, ld, cols, ld, 0.0, dweight, patch);
+            let Some(dx) = dx else { return };
+            sgemm(Op::T, Op::N, patch, ld, oc, 1.0, &self.weight.value, patch, dy_matrix, ld, 0.0, dcols, ld);
+            with_scratch(dx.len(), |dx_lanes| {
+                col2im_interleaved(dcols, g, samples, dx_lanes);
+                deinterleave(dx_lanes, samples, dx);
+            })
+        };
+        match kept {
+            Some(cols) => with_scratch(patch * ld, |dcols| multiply(cols, dcols)),
+            None => with_scratch(patch * ld, |cols| {
+                self.unfold_interleaved(x, cols);
+                with_scratch(patch * ld, |dcols| multiply(cols, dcols))
+            }),
         }
     }
 
@@ -555,6 +648,22 @@ impl Conv2d {
         let samples = x.len() / g.in_len();
         let ld = samples * pixels;
         with_scratch(oc * ld, |dy_matrix| {
+            if self.interleaves_samples() {
+                // dY as an OC × (P·S) matrix, its columns in the order of the patch matrix's.
+                with_scratch(dy.len(), |masked| {
+                    if mask_relu {
+                        relu_backward(y, dy, masked);
+                    } else {
+                        masked.copy_from_slice(dy);
+                    }
+                    interleave(masked, samples, dy_matrix);
+                });
+                for (o, db) in dbias.iter_mut().enumerate() {
+                    *db = sum(&dy_matrix[o * ld..(o + 1) * ld]);
+                }
+                self.backward_interleaved(x, dy_matrix, dx, kept, &mut dweight);
+                return;
+            }
             // Gather dY into one OC × (S·P) matrix so the weight gradient is a single GEMM.
             for (i, dy) in dy.chunks_exact(self.out_len()).enumerate() {
                 for (o, dy) in dy.chunks_exact(pixels).enumerate() {
