@@ -63,10 +63,10 @@ enum OutputGradient<'a> {
 /// 3-float runs, but not im2col with interleaved samples: see `INTERLEAVE_BELOW_WIDTH`.)
 const MAX_WIDE_WASTE: f64 = 2.0;
 /// The input gradient on wide rows convolves `dY` padded by k - 1 - pad, in rows that share
-/// their left and right borders; computed against useful columns that is 1.04 for `seed000`'s
-/// `same` convolutions but 1.45 for `seed002`'s unpadded second one, where `Wᵀ · dY` → col2im
-/// is faster: with the bound at 1.5 that layer's wide input gradient trained 0.93× as fast
-/// (`THREADS=1 ROUNDS=7 benches/ab.sh`, seed002 b64; rounds 0.87–1.12).
+/// their left and right borders; computed against useful columns that is 1.04 and 1.14 for
+/// `seed000`'s `same` convolutions but 1.45 for `seed002`'s unpadded second one, where
+/// `Wᵀ · dY` → col2im is faster: with the bound at 1.5 that layer's wide input gradient trained
+/// 0.93× as fast (`THREADS=1 ROUNDS=7 benches/ab.sh`, seed002 b64; rounds 0.87–1.12).
 const MAX_FLIPPED_WASTE: f64 = 1.25;
 /// The input gradient by col2im multiplies `Wᵀ · dY` for this many bytes of patch gradients at
 /// a time, so that col2im reads them from cache: one sample of `seed002`'s second convolution
@@ -176,7 +176,7 @@ impl Conv2d {
         self.geometry.channels == 1 && self.geometry.stride == 1
     }
 
-    /// Outputs narrower than this many columns unfold their samples interleaved
+    /// Outputs narrower than `INTERLEAVE_BELOW_WIDTH` columns unfold their samples interleaved
     /// ([`Self::forward_chunk_interleaved`]).
     fn interleaves_samples(&self) -> bool {
         !self.uses_direct_kernel() && self.geometry.out_width() < INTERLEAVE_BELOW_WIDTH
@@ -650,33 +650,32 @@ impl Conv2d {
         with_scratch(oc * ld, |dy_matrix| {
             if self.interleaves_samples() {
                 // dY as an OC × (P·S) matrix, its columns in the order of the patch matrix's.
-                with_scratch(dy.len(), |masked| {
-                    if mask_relu {
+                if mask_relu {
+                    with_scratch(dy.len(), |masked| {
                         relu_backward(y, dy, masked);
-                    } else {
-                        masked.copy_from_slice(dy);
-                    }
-                    interleave(masked, samples, dy_matrix);
-                });
-                for (o, db) in dbias.iter_mut().enumerate() {
-                    *db = sum(&dy_matrix[o * ld..(o + 1) * ld]);
+                        interleave(masked, samples, dy_matrix);
+                    });
+                } else {
+                    interleave(dy, samples, dy_matrix);
                 }
-                self.backward_interleaved(x, dy_matrix, dx, kept, &mut dweight);
-                return;
-            }
-            // Gather dY into one OC × (S·P) matrix so the weight gradient is a single GEMM.
-            for (i, dy) in dy.chunks_exact(self.out_len()).enumerate() {
-                for (o, dy) in dy.chunks_exact(pixels).enumerate() {
-                    let row = &mut dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels];
-                    if mask_relu {
-                        relu_backward(&y[(i * oc + o) * pixels..(i * oc + o + 1) * pixels], dy, row);
-                    } else {
-                        row.copy_from_slice(dy);
+            } else {
+                // Gather dY into one OC × (S·P) matrix so the weight gradient is a single GEMM.
+                for (i, dy) in dy.chunks_exact(self.out_len()).enumerate() {
+                    for (o, dy) in dy.chunks_exact(pixels).enumerate() {
+                        let row = &mut dy_matrix[o * ld + i * pixels..o * ld + (i + 1) * pixels];
+                        if mask_relu {
+                            relu_backward(&y[(i * oc + o) * pixels..(i * oc + o + 1) * pixels], dy, row);
+                        } else {
+                            row.copy_from_slice(dy);
+                        }
                     }
                 }
             }
             for (o, db) in dbias.iter_mut().enumerate() {
                 *db = sum(&dy_matrix[o * ld..(o + 1) * ld]);
+            }
+            if self.interleaves_samples() {
+                return self.backward_interleaved(x, dy_matrix, dx, kept, &mut dweight);
             }
             let dx = match (dx, flipped_panels) {
                 (Some(dx), Some(panels)) => {
