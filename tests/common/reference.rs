@@ -20,7 +20,16 @@ pub struct Batch {
 /// Runs `layers` over `x`. `params` holds each parameterised layer's tensors in order
 /// (conv/dense: weight, bias; bn: gamma, beta); `masks` each dropout layer's mask in order.
 pub fn forward(layers: &[LayerSpec], params: &[Vec<f64>], masks: &[Vec<f64>], x: Batch) -> Batch {
+    forward_with_pool_gap(layers, params, masks, x).0
+}
+
+/// [`forward`], and the smallest gap between the largest and the second largest value of any
+/// max-pool window whose largest value is positive. Where that gap is within rounding, the f32
+/// engine may pick the other winner than this reference, and a finite difference across the
+/// kink does not check the gradient.
+pub fn forward_with_pool_gap(layers: &[LayerSpec], params: &[Vec<f64>], masks: &[Vec<f64>], x: Batch) -> (Batch, f64) {
     let mut x = x;
+    let mut gap = f64::INFINITY;
     let mut p = params.iter();
     let mut m = masks.iter();
     for layer in layers {
@@ -33,7 +42,10 @@ pub fn forward(layers: &[LayerSpec], params: &[Vec<f64>], masks: &[Vec<f64>], x:
                 };
                 conv(&x, p.next().unwrap(), p.next().unwrap(), filters, kernel, stride, pad)
             }
-            LayerSpec::Pool { kernel, stride } => maxpool(&x, kernel, stride),
+            LayerSpec::Pool { kernel, stride } => {
+                gap = gap.min(smallest_window_gap(&x, kernel, stride));
+                maxpool(&x, kernel, stride)
+            }
             LayerSpec::BatchNorm => batchnorm(&x, p.next().unwrap(), p.next().unwrap()),
             LayerSpec::Relu => Batch { data: x.data.iter().map(|v| v.max(0.0)).collect(), ..x },
             LayerSpec::Dropout(_) => {
@@ -44,7 +56,36 @@ pub fn forward(layers: &[LayerSpec], params: &[Vec<f64>], masks: &[Vec<f64>], x:
             LayerSpec::Dense(units) => dense(&x, p.next().unwrap(), p.next().unwrap(), units),
         };
     }
-    x
+    (x, gap)
+}
+
+/// The smallest (largest − second largest) over the windows of a max-pool whose largest value
+/// is positive.
+fn smallest_window_gap(x: &Batch, k: usize, s: usize) -> f64 {
+    let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2]);
+    let (oh, ow) = ((h - k) / s + 1, (w - k) / s + 1);
+    let mut gap = f64::INFINITY;
+    for plane in 0..x.n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let (mut first, mut second) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let v = x.data[(plane * h + oy * s + ky) * w + ox * s + kx];
+                        if v > first {
+                            (first, second) = (v, first);
+                        } else if v > second {
+                            second = v;
+                        }
+                    }
+                }
+                if first > 0.0 {
+                    gap = gap.min(first - second);
+                }
+            }
+        }
+    }
+    gap
 }
 
 fn conv(x: &Batch, w: &[f64], b: &[f64], filters: usize, k: usize, s: usize, pad: usize) -> Batch {

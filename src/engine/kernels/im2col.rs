@@ -270,15 +270,39 @@ unsafe fn col2im_rows_vector<V: F32Vector>(cols: &[f32], ld: usize, col0: usize,
     }
 }
 
-/// Interleaves `samples` equal-length vectors: `out[i · samples + s] = x[s · len + i]`. In that
-/// layout each value of a C×H×W image is a run of `samples` floats, one per sample, so the
-/// patch matrix of a small output ([`im2col_interleaved`]) is built from runs that long instead
-/// of from output rows (3 floats in `seed002`'s last convolution).
-pub fn interleave(x: &[f32], samples: usize, out: &mut [f32]) {
+simd_kernel! {
+    /// Interleaves `samples` equal-length vectors: `out[i · samples + s] = x[s · len + i]`. In
+    /// that layout each value of a C×H×W image is a run of `samples` floats, one per sample, so
+    /// the patch matrix of a small output ([`im2col_interleaved`]) is built from runs that long
+    /// instead of from output rows (3 floats in `seed002`'s last convolution).
+    pub fn interleave / interleave_on(x: &[f32], samples: usize, out: &mut [f32]) -> ()
+        = interleave_scalar, interleave_vector;
+
+    /// The inverse of [`interleave`]: `out[s · len + i] = lanes[i · samples + s]`.
+    pub fn deinterleave / deinterleave_on(lanes: &[f32], samples: usize, out: &mut [f32]) -> ()
+        = deinterleave_scalar, deinterleave_vector;
+}
+
+/// Values per block of the transposes: a block is `TRANSPOSE_BLOCK` values of every sample.
+const TRANSPOSE_BLOCK: usize = 16;
+
+/// The most samples the vector transposes take (a block of them is held in registers).
+const MAX_VECTOR_SAMPLES: usize = 32;
+
+fn check_transpose(x: &[f32], samples: usize, out: &[f32]) -> usize {
     assert!(samples > 0 && x.len() == out.len() && x.len().is_multiple_of(samples));
-    let len = x.len() / samples;
+    x.len() / samples
+}
+
+pub fn interleave_scalar(x: &[f32], samples: usize, out: &mut [f32]) {
+    let len = check_transpose(x, samples, out);
+    interleave_values(x, samples, len, 0, out);
+}
+
+/// The scalar interleave of values `from..` of every sample.
+fn interleave_values(x: &[f32], samples: usize, len: usize, from: usize, out: &mut [f32]) {
     // A block of values at a time, so its output rows stay in L1 while every sample is read.
-    for start in (0..len).step_by(TRANSPOSE_BLOCK) {
+    for start in (from..len).step_by(TRANSPOSE_BLOCK) {
         let end = (start + TRANSPOSE_BLOCK).min(len);
         for (s, sample) in x.chunks_exact(len).enumerate() {
             for (i, &value) in sample[start..end].iter().enumerate() {
@@ -288,14 +312,14 @@ pub fn interleave(x: &[f32], samples: usize, out: &mut [f32]) {
     }
 }
 
-/// Values per block of [`interleave`] and [`deinterleave`].
-const TRANSPOSE_BLOCK: usize = 16;
+pub fn deinterleave_scalar(lanes: &[f32], samples: usize, out: &mut [f32]) {
+    let len = check_transpose(lanes, samples, out);
+    deinterleave_values(lanes, samples, len, 0, out);
+}
 
-/// The inverse of [`interleave`]: `out[s · len + i] = lanes[i · samples + s]`.
-pub fn deinterleave(lanes: &[f32], samples: usize, out: &mut [f32]) {
-    assert!(samples > 0 && lanes.len() == out.len() && lanes.len().is_multiple_of(samples));
-    let len = lanes.len() / samples;
-    for start in (0..len).step_by(TRANSPOSE_BLOCK) {
+/// The scalar deinterleave of values `from..` of every sample.
+fn deinterleave_values(lanes: &[f32], samples: usize, len: usize, from: usize, out: &mut [f32]) {
+    for start in (from..len).step_by(TRANSPOSE_BLOCK) {
         let end = (start + TRANSPOSE_BLOCK).min(len);
         for (s, sample) in out.chunks_exact_mut(len).enumerate() {
             for (i, value) in sample[start..end].iter_mut().enumerate() {
@@ -303,6 +327,131 @@ pub fn deinterleave(lanes: &[f32], samples: usize, out: &mut [f32]) {
             }
         }
     }
+}
+
+/// Whether the vector transposes take `samples`: a power of two up to `MAX_VECTOR_SAMPLES`
+/// whose block fills whole pairs of vectors.
+fn vector_transposable<V: F32Vector>(samples: usize) -> bool {
+    samples.is_power_of_two()
+        && samples <= MAX_VECTOR_SAMPLES
+        && (TRANSPOSE_BLOCK * samples).is_multiple_of(2 * V::LANES)
+}
+
+/// One perfect unshuffle of the stream held in `from`, into `to`: its even-numbered values, then
+/// its odd ones. That rotates each value's position right by one bit, so `b` of them turn a
+/// block laid out (row, column) with `b` column bits into (column, row): a transpose.
+#[inline(always)]
+unsafe fn unshuffle<V: F32Vector, const N: usize>(from: &[V; N], to: &mut [V; N]) {
+    for k in 0..N / 2 {
+        // SAFETY (caller): the vector instructions are available.
+        let (even, odd) = unsafe { V::deinterleave(from[2 * k], from[2 * k + 1]) };
+        to[k] = even;
+        to[N / 2 + k] = odd;
+    }
+}
+
+/// `rounds` unshuffles of a block of `N` vectors (a count known when compiling, so the block
+/// can stay in registers).
+#[inline(always)]
+unsafe fn unshuffled<V: F32Vector, const N: usize>(mut block: [V; N], rounds: u32) -> [V; N] {
+    // SAFETY (caller): the vector instructions are available.
+    unsafe {
+        let mut spare = [V::zero(); N];
+        for _ in 0..rounds / 2 {
+            unshuffle(&block, &mut spare);
+            unshuffle(&spare, &mut block);
+        }
+        if rounds % 2 == 1 {
+            unshuffle(&block, &mut spare);
+            return spare;
+        }
+    }
+    block
+}
+
+/// The vector transposes' blocks of `N` vectors: `load(k)` gives vector k of the block's stream,
+/// `store(k, v)` takes vector k of the stream after `rounds` unshuffles.
+#[inline(always)]
+unsafe fn transpose_blocks<V: F32Vector, const N: usize>(
+    blocks: usize,
+    rounds: u32,
+    load: impl Fn(usize, usize) -> V,
+    mut store: impl FnMut(usize, usize, V),
+) {
+    for block in 0..blocks {
+        let vectors: [V; N] = std::array::from_fn(|k| load(block, k));
+        // SAFETY (caller): the vector instructions are available.
+        for (k, vector) in unsafe { unshuffled(vectors, rounds) }.into_iter().enumerate() {
+            store(block, k, vector);
+        }
+    }
+}
+
+/// Calls `transpose_blocks` with the block's vector count as a constant: `TRANSPOSE_BLOCK ·
+/// samples / LANES`, 2 to 64 for the sample counts `vector_transposable` takes.
+macro_rules! with_block_vectors {
+    ($vectors:expr, $call:ident :: <$v:ty> ($($arg:expr),*)) => {
+        match $vectors {
+            2 => $call::<$v, 2>($($arg),*),
+            4 => $call::<$v, 4>($($arg),*),
+            8 => $call::<$v, 8>($($arg),*),
+            16 => $call::<$v, 16>($($arg),*),
+            32 => $call::<$v, 32>($($arg),*),
+            64 => $call::<$v, 64>($($arg),*),
+            other => unreachable!("{other} vectors in a transpose block"),
+        }
+    };
+}
+
+/// [`interleave_scalar`] a block of `TRANSPOSE_BLOCK` values of every sample at a time,
+/// transposed in registers by unshuffles; the values past the last whole block, and sample
+/// counts the blocks do not take, as the scalar twin does them. Only moves values: the same bits.
+#[inline(always)]
+unsafe fn interleave_vector<V: F32Vector>(x: &[f32], samples: usize, out: &mut [f32]) {
+    let len = check_transpose(x, samples, out);
+    if !vector_transposable::<V>(samples) {
+        return interleave_values(x, samples, len, 0, out);
+    }
+    let whole = len / TRANSPOSE_BLOCK;
+    let (src, dst) = (x.as_ptr(), out.as_mut_ptr());
+    // The block as a stream in (sample, value) order, turned into (value, sample) order by
+    // log2(TRANSPOSE_BLOCK) unshuffles.
+    // SAFETY: block b reads values b·TRANSPOSE_BLOCK ..+ TRANSPOSE_BLOCK ≤ len of every sample
+    // (a vector never spans two samples: LANES divides TRANSPOSE_BLOCK) and writes
+    // out[b · TRANSPOSE_BLOCK · samples ..+ TRANSPOSE_BLOCK · samples].
+    unsafe {
+        let load = |block: usize, k: usize| {
+            let at = k * V::LANES;
+            V::load(src.add((at / TRANSPOSE_BLOCK) * len + block * TRANSPOSE_BLOCK + at % TRANSPOSE_BLOCK))
+        };
+        let store = |block: usize, k: usize, v: V| v.store(dst.add(block * TRANSPOSE_BLOCK * samples + k * V::LANES));
+        let rounds = TRANSPOSE_BLOCK.trailing_zeros();
+        with_block_vectors!(TRANSPOSE_BLOCK * samples / V::LANES, transpose_blocks::<V>(whole, rounds, load, store));
+    }
+    interleave_values(x, samples, len, whole * TRANSPOSE_BLOCK, out);
+}
+
+/// [`deinterleave_scalar`] by blocks transposed in registers, as [`interleave_vector`].
+#[inline(always)]
+unsafe fn deinterleave_vector<V: F32Vector>(lanes: &[f32], samples: usize, out: &mut [f32]) {
+    let len = check_transpose(lanes, samples, out);
+    if !vector_transposable::<V>(samples) {
+        return deinterleave_values(lanes, samples, len, 0, out);
+    }
+    let whole = len / TRANSPOSE_BLOCK;
+    let (src, dst) = (lanes.as_ptr(), out.as_mut_ptr());
+    // (value, sample) to (sample, value): log2(samples) unshuffles.
+    // SAFETY: as in `interleave_vector`, with the roles of the two layouts swapped.
+    unsafe {
+        let load = |block: usize, k: usize| V::load(src.add(block * TRANSPOSE_BLOCK * samples + k * V::LANES));
+        let store = |block: usize, k: usize, v: V| {
+            let at = k * V::LANES;
+            v.store(dst.add((at / TRANSPOSE_BLOCK) * len + block * TRANSPOSE_BLOCK + at % TRANSPOSE_BLOCK))
+        };
+        let rounds = samples.trailing_zeros();
+        with_block_vectors!(TRANSPOSE_BLOCK * samples / V::LANES, transpose_blocks::<V>(whole, rounds, load, store));
+    }
+    deinterleave_values(lanes, samples, len, whole * TRANSPOSE_BLOCK, out);
 }
 
 /// im2col of `samples` images at once, interleaved ([`interleave`]): row (c, ky, kx) of `cols`
@@ -422,6 +571,31 @@ mod tests {
                 .sum();
             let rhs: f64 = x.iter().zip(&back).map(|(a, b)| *a as f64 * *b as f64).sum();
             assert!((lhs - rhs).abs() < 1e-4, "{g:?}: {lhs} vs {rhs}");
+        }
+    }
+
+    /// Every path's transposes move each value where the scalar twin does, for sample counts
+    /// the register blocks take (8, 16, 32, on vectors of 8 and 16) and ones they leave to the
+    /// scalar loop (1, 3, 64), with and without values past the last whole block.
+    #[test]
+    fn every_path_interleaves_and_deinterleaves_as_the_scalar_twin() {
+        for samples in [1, 3, 8, 16, 32, 64] {
+            for len in [5, 16, 121, 169] {
+                let x: Vec<f32> = (0..samples * len).map(|i| i as f32).collect();
+                let mut want = vec![0.0; x.len()];
+                interleave_scalar(&x, samples, &mut want);
+                if samples > 1 {
+                    assert_eq!(want[1], x[len], "the definition: value 0 of sample 1 second");
+                }
+                for path in crate::engine::kernels::SimdPath::supported() {
+                    let mut lanes = vec![f32::NAN; x.len()];
+                    interleave_on(path, &x, samples, &mut lanes);
+                    assert_eq!(lanes, want, "interleave, {samples} samples of {len}, {path:?}");
+                    let mut back = vec![f32::NAN; x.len()];
+                    deinterleave_on(path, &lanes, samples, &mut back);
+                    assert_eq!(back, x, "deinterleave, {samples} samples of {len}, {path:?}");
+                }
+            }
         }
     }
 

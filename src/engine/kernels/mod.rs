@@ -17,6 +17,7 @@ pub mod pool;
 pub mod softmax;
 pub mod update;
 pub mod vector;
+pub mod winograd;
 
 use std::sync::OnceLock;
 

@@ -1,8 +1,11 @@
 //! 2-D convolution. x is (N, C, H, W), weight (OC, C, K, K), bias (OC), y (N, OC, OH, OW).
 //!
-//! Three ways to compute it, by shape:
+//! Four ways to compute it, by shape:
 //! - One input channel, stride 1 (the first layer on gray images): the direct kernel, since
 //!   im2col would build a 9-row matrix.
+//! - 3×3, stride 1, outputs 8 or more wide: the forward by Winograd's F(2×2, 3×3)
+//!   (`kernels::winograd`), 16 multiply-adds per 2×2 outputs and input channel instead of 36;
+//!   the backward as the wide-row kernel's, next.
 //! - Stride 1 otherwise, when few columns are wasted: the wide-row kernels (`kernels::conv_wide`),
 //!   an implicit GEMM that reads the padded input in place of a patch matrix, for the forward and
 //!   the weight gradient; the input gradient is the same forward kernel over the padded `dY` with
@@ -28,6 +31,7 @@ use crate::engine::kernels::im2col::{
     interleave,
 };
 use crate::engine::kernels::pool::maxpool_values;
+use crate::engine::kernels::winograd::{self, TILE_POSITIONS, winograd_input_row, winograd_output_row};
 use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch};
 
 /// Aim for at least this many GEMM columns (samples × output pixels) per task.
@@ -50,6 +54,11 @@ const PATCH_BYTES_PER_EVAL_TASK: usize = 320 << 10;
 /// thread (7 alternating rounds, 0.88–1.28) and 1.12× on two (0.97–1.42) than with the wide-row
 /// kernel for that layer (`benches/ab.sh`).
 const INTERLEAVE_BELOW_WIDTH: usize = 8;
+/// Samples per task of a forward by Winograd's transforms, which run over runs of the task's
+/// samples. 16 (a whole AVX-512 vector) trained `seed002` b64 1.07× faster than the wide-row
+/// forward on one thread but 0.95× on two, with half the tasks; 8 gave 1.10× and 1.06×
+/// (`benches/ab.sh`, 5 alternating rounds each).
+const WINOGRAD_SAMPLES: usize = 8;
 /// dL/d(output) as the backward receives it: whole, or as the gradient of the max-pool after
 /// this layer, to be unpooled chunk by chunk.
 enum OutputGradient<'a> {
@@ -167,6 +176,12 @@ impl Conv2d {
         wide_enough.min(fits).min(MAX_SAMPLES_PER_TASK)
     }
 
+    /// Samples per task of the forward: [`Self::samples_per_task`], or for Winograd's transforms
+    /// (which keep no patches) `WINOGRAD_SAMPLES`.
+    fn forward_samples_per_task(&self, mode: Mode) -> usize {
+        if self.uses_winograd() { WINOGRAD_SAMPLES } else { self.samples_per_task(mode) }
+    }
+
     /// Output channels of the wide weight gradient's transposed rows (padded for its tiles).
     fn gradient_channels(&self) -> usize {
         self.out_channels.next_multiple_of(GRADIENT_CHANNELS)
@@ -180,6 +195,13 @@ impl Conv2d {
     /// ([`Self::forward_chunk_interleaved`]).
     fn interleaves_samples(&self) -> bool {
         !self.uses_direct_kernel() && self.geometry.out_width() < INTERLEAVE_BELOW_WIDTH
+    }
+
+    /// The forward of a stride-1 3×3 convolution with several input channels and outputs at least
+    /// `INTERLEAVE_BELOW_WIDTH` wide: Winograd's F(2×2, 3×3) ([`Self::forward_chunk_winograd`]).
+    fn uses_winograd(&self) -> bool {
+        let g = &self.geometry;
+        g.kernel == 3 && g.stride == 1 && g.channels > 1 && g.pad <= 2 && !self.interleaves_samples()
     }
 
     /// Stride 1 with several input channels, a padding the input gradient can mirror (pad < k)
@@ -380,6 +402,51 @@ impl Conv2d {
         })
     }
 
+    /// [`Self::forward_chunk`] by Winograd's F(2×2, 3×3) (`kernels::winograd`), `transformed` being
+    /// the weights' 16 transformed matrices: the chunk's samples interleaved and zero-padded to
+    /// whole tiles, then for each row of tiles the input transform, one GEMM per tile position
+    /// on the wide-row kernel and the output transform (adding the bias and the ReLU), and the
+    /// output deinterleaved into `y`.
+    fn forward_chunk_winograd(&self, x: &[f32], y: &mut [f32], transformed: &[f32]) {
+        let g = &self.geometry;
+        let (samples, oc) = (x.len() / g.in_len(), self.out_channels);
+        let (oh, ow) = (g.out_height(), g.out_width());
+        let (hq, wq) = (winograd::padded_side(oh), winograd::padded_side(ow));
+        let columns = winograd::tiles(ow) * samples;
+        let v_stride = conv_wide::input_len(g.channels, 1, columns, 1);
+        let m_stride = padded_rows(oc) * columns;
+        let panels_len = padded_rows(oc) * g.channels;
+        with_scratch(g.channels * hq * wq * samples, |padded| {
+            with_scratch(x.len(), |lanes| {
+                interleave(x, samples, lanes);
+                padded.fill(0.0);
+                let row = g.width * samples;
+                for (c, plane) in lanes.chunks_exact(g.height * row).enumerate() {
+                    for (input_row, src) in plane.chunks_exact(row).enumerate() {
+                        let start = ((c * hq + input_row + g.pad) * wq + g.pad) * samples;
+                        padded[start..start + row].copy_from_slice(src);
+                    }
+                }
+            });
+            with_scratch(TILE_POSITIONS * v_stride, |v| {
+                with_scratch(TILE_POSITIONS * m_stride, |m| {
+                    with_scratch(y.len(), |y_lanes| {
+                        for tile_row in 0..winograd::tiles(oh) {
+                            winograd_input_row(padded, g.channels, hq, wq, samples, tile_row, v, v_stride);
+                            let positions = v.chunks_exact(v_stride).zip(m.chunks_exact_mut(m_stride));
+                            for ((v, m), panels) in positions.zip(transformed.chunks_exact(panels_len)) {
+                                conv_wide(v, g.channels, 1, columns, 1, panels, m);
+                            }
+                            let bias = &self.bias.value;
+                            winograd_output_row(m, m_stride, bias, self.relu, tile_row, oh, ow, samples, y_lanes);
+                        }
+                        deinterleave(y_lanes, samples, y);
+                    })
+                })
+            })
+        })
+    }
+
     /// Output floats of one sample after the fused max-pool `(kernel, stride)`.
     fn pooled_len(&self, (kernel, stride): (usize, usize)) -> usize {
         let g = &self.geometry;
@@ -416,16 +483,17 @@ impl Conv2d {
         let (ph, pw) = ((oh - kernel) / stride + 1, (ow - kernel) / stride + 1);
         let mut y = Tensor::for_overwrite(&[x.batch(), self.out_channels, ph, pw]);
         // The direct kernel goes one sample at a time anyway; im2col keeps its chunk for the GEMM.
-        let task = if self.uses_direct_kernel() { 1 } else { self.samples_per_task(Mode::Eval) };
-        let panels = self
-            .uses_wide_kernel()
-            .then(|| pack_panels(&self.weight.value, self.out_channels, self.geometry.patch_len()));
+        let task = if self.uses_direct_kernel() { 1 } else { self.forward_samples_per_task(Mode::Eval) };
+        let (panels, transformed) = self.forward_weights();
         y.data.par_chunks_mut(task * pooled_len).zip(x.data.par_chunks(task * in_len)).for_each(|(y, x)| {
             if let Some(panels) = &panels {
                 return self.forward_chunk_wide(x, y, panels, Some(window));
             }
             with_scratch(x.len() / in_len * out_len, |full| {
-                self.forward_chunk(x, full, None);
+                match &transformed {
+                    Some(transformed) => self.forward_chunk_winograd(x, full, transformed),
+                    None => self.forward_chunk(x, full, None),
+                }
                 for (full, y) in full.chunks_exact(oh * ow).zip(y.chunks_exact_mut(ph * pw)) {
                     maxpool_values(full, oh, ow, kernel, stride, y);
                 }
@@ -487,7 +555,17 @@ impl Conv2d {
         })
     }
 
-    /// The forward, on the im2col, direct or wide kernel; with `pooling` (training only), each task
+    /// The weights as the forward's kernel takes them, once per call: packed panels for the
+    /// wide-row kernel, or Winograd's transformed matrices (which take precedence), or neither.
+    fn forward_weights(&self) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+        let (oc, g) = (self.out_channels, &self.geometry);
+        if self.uses_winograd() {
+            return (None, Some(winograd::transform_weights(&self.weight.value, oc, g.channels)));
+        }
+        (self.uses_wide_kernel().then(|| pack_panels(&self.weight.value, oc, g.patch_len())), None)
+    }
+
+    /// The forward, on the im2col, direct, wide or Winograd kernel; with `pooling` (training only), each task
     /// computes its samples' output into scratch memory and pools it into the returned tensor,
     /// recording the winners.
     fn forward_unpooled(&mut self, x: &Tensor, mode: Mode, pooling: Option<(&MaxPool2d, &mut [u32])>) -> Tensor {
@@ -497,13 +575,12 @@ impl Conv2d {
         shape.extend(pool.map_or_else(|| self.out_shape(), |pool| pool.out_shape()));
         let y_len = pool.map_or(out_len, |pool| pool.out_len());
         let mut y = Tensor::for_overwrite(&shape);
-        let task = self.samples_per_task(mode);
-        let panels = self
-            .uses_wide_kernel()
-            .then(|| pack_panels(&self.weight.value, self.out_channels, self.geometry.patch_len()));
+        let task = self.forward_samples_per_task(mode);
+        let (panels, transformed) = self.forward_weights();
         let keep = mode == Mode::Train
             && !self.uses_direct_kernel()
             && panels.is_none()
+            && transformed.is_none()
             && self.patches_len(x.batch()) * size_of::<f32>() <= KEEP_PATCHES_BYTES;
         let chunks = x.batch().div_ceil(task);
         let mut patches = std::mem::take(&mut self.patches);
@@ -518,9 +595,10 @@ impl Conv2d {
             None => (0..chunks).map(|_| None).collect(),
         };
         let this = &*self;
-        let forward = |x: &[f32], y: &mut [f32], keep| match &panels {
-            Some(panels) => this.forward_chunk_wide(x, y, panels, None),
-            None => this.forward_chunk(x, y, keep),
+        let forward = |x: &[f32], y: &mut [f32], keep| match (&panels, &transformed) {
+            (Some(panels), _) => this.forward_chunk_wide(x, y, panels, None),
+            (None, Some(transformed)) => this.forward_chunk_winograd(x, y, transformed),
+            (None, None) => this.forward_chunk(x, y, keep),
         };
         y.data
             .par_chunks_mut(task * y_len)
