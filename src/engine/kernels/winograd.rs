@@ -9,8 +9,9 @@
 //! (`x[c][y][x][s]`, see `im2col::interleave`), so each value of a tile is a run of the chunk's
 //! samples and the transforms are plain vector adds over those runs.
 //!
-//! `G` has halves in it, so the results differ from the direct sum by rounding (a few units in
-//! the last place of the inputs' magnitude), not by more.
+//! The results differ from the direct sum by rounding only: against an f64 convolution, at most
+//! 9.6e-7 for outputs up to 3.75 in magnitude (`winograd_forward_matches_the_definition`,
+//! `seed002`'s second convolution).
 
 // Tile geometry travels as separate arguments; the `_on` forms add the path.
 #![allow(clippy::too_many_arguments)]
