@@ -59,6 +59,16 @@ const INTERLEAVE_BELOW_WIDTH: usize = 8;
 /// forward on one thread but 0.95× on two, with half the tasks; 8 gave 1.10× and 1.06×
 /// (`benches/ab.sh`, 5 alternating rounds each).
 const WINOGRAD_SAMPLES: usize = 8;
+/// The weights as a forward's kernel takes them.
+enum ForwardWeights {
+    /// Packed panels for the wide-row kernel.
+    Wide(Vec<f32>),
+    /// Winograd's 16 transformed matrices.
+    Winograd(Vec<f32>),
+    /// The layer's own (im2col + GEMM, the direct kernel).
+    AsTheyAre,
+}
+
 /// dL/d(output) as the backward receives it: whole, or as the gradient of the max-pool after
 /// this layer, to be unpooled chunk by chunk.
 enum OutputGradient<'a> {
@@ -419,12 +429,21 @@ impl Conv2d {
         with_scratch(g.channels * hq * wq * samples, |padded| {
             with_scratch(x.len(), |lanes| {
                 interleave(x, samples, lanes);
-                padded.fill(0.0);
-                let row = g.width * samples;
-                for (c, plane) in lanes.chunks_exact(g.height * row).enumerate() {
-                    for (input_row, src) in plane.chunks_exact(row).enumerate() {
-                        let start = ((c * hq + input_row + g.pad) * wq + g.pad) * samples;
-                        padded[start..start + row].copy_from_slice(src);
+                // Each padded plane: `pad` zero rows, the input rows with `pad` zero pixels before
+                // and the rest of the tile width after, zero rows to the tiles' height. Only the
+                // border is zeroed; the rows are copied over the rest.
+                let (row, padded_row) = (g.width * samples, wq * samples);
+                let planes = padded.chunks_exact_mut(hq * padded_row).zip(lanes.chunks_exact(g.height * row));
+                for (padded, plane) in planes {
+                    let (top, rest) = padded.split_at_mut(g.pad * padded_row);
+                    top.fill(0.0);
+                    let (middle, bottom) = rest.split_at_mut(g.height * padded_row);
+                    bottom.fill(0.0);
+                    for (padded, src) in middle.chunks_exact_mut(padded_row).zip(plane.chunks_exact(row)) {
+                        let left = g.pad * samples;
+                        padded[..left].fill(0.0);
+                        padded[left..left + row].copy_from_slice(src);
+                        padded[left + row..].fill(0.0);
                     }
                 }
             });
@@ -484,15 +503,15 @@ impl Conv2d {
         let mut y = Tensor::for_overwrite(&[x.batch(), self.out_channels, ph, pw]);
         // The direct kernel goes one sample at a time anyway; im2col keeps its chunk for the GEMM.
         let task = if self.uses_direct_kernel() { 1 } else { self.forward_samples_per_task(Mode::Eval) };
-        let (panels, transformed) = self.forward_weights();
+        let weights = self.forward_weights();
         y.data.par_chunks_mut(task * pooled_len).zip(x.data.par_chunks(task * in_len)).for_each(|(y, x)| {
-            if let Some(panels) = &panels {
+            if let ForwardWeights::Wide(panels) = &weights {
                 return self.forward_chunk_wide(x, y, panels, Some(window));
             }
             with_scratch(x.len() / in_len * out_len, |full| {
-                match &transformed {
-                    Some(transformed) => self.forward_chunk_winograd(x, full, transformed),
-                    None => self.forward_chunk(x, full, None),
+                match &weights {
+                    ForwardWeights::Winograd(transformed) => self.forward_chunk_winograd(x, full, transformed),
+                    _ => self.forward_chunk(x, full, None),
                 }
                 for (full, y) in full.chunks_exact(oh * ow).zip(y.chunks_exact_mut(ph * pw)) {
                     maxpool_values(full, oh, ow, kernel, stride, y);
@@ -555,19 +574,22 @@ impl Conv2d {
         })
     }
 
-    /// The weights as the forward's kernel takes them, once per call: packed panels for the
-    /// wide-row kernel, or Winograd's transformed matrices (which take precedence), or neither.
-    fn forward_weights(&self) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    /// The weights as the forward's kernel takes them, once per call (Winograd before the
+    /// wide-row kernel, which then computes only the backward).
+    fn forward_weights(&self) -> ForwardWeights {
         let (oc, g) = (self.out_channels, &self.geometry);
         if self.uses_winograd() {
-            return (None, Some(winograd::transform_weights(&self.weight.value, oc, g.channels)));
+            ForwardWeights::Winograd(winograd::transform_weights(&self.weight.value, oc, g.channels))
+        } else if self.uses_wide_kernel() {
+            ForwardWeights::Wide(pack_panels(&self.weight.value, oc, g.patch_len()))
+        } else {
+            ForwardWeights::AsTheyAre
         }
-        (self.uses_wide_kernel().then(|| pack_panels(&self.weight.value, oc, g.patch_len())), None)
     }
 
-    /// The forward, on the im2col, direct, wide or Winograd kernel; with `pooling` (training only), each task
-    /// computes its samples' output into scratch memory and pools it into the returned tensor,
-    /// recording the winners.
+    /// The forward, on the im2col, direct, wide or Winograd kernel; with `pooling` (training
+    /// only), each task computes its samples' output into scratch memory and pools it into the
+    /// returned tensor, recording the winners.
     fn forward_unpooled(&mut self, x: &Tensor, mode: Mode, pooling: Option<(&MaxPool2d, &mut [u32])>) -> Tensor {
         let (in_len, out_len) = (self.geometry.in_len(), self.out_len());
         let mut shape = vec![x.batch()];
@@ -576,11 +598,10 @@ impl Conv2d {
         let y_len = pool.map_or(out_len, |pool| pool.out_len());
         let mut y = Tensor::for_overwrite(&shape);
         let task = self.forward_samples_per_task(mode);
-        let (panels, transformed) = self.forward_weights();
+        let weights = self.forward_weights();
         let keep = mode == Mode::Train
             && !self.uses_direct_kernel()
-            && panels.is_none()
-            && transformed.is_none()
+            && matches!(weights, ForwardWeights::AsTheyAre)
             && self.patches_len(x.batch()) * size_of::<f32>() <= KEEP_PATCHES_BYTES;
         let chunks = x.batch().div_ceil(task);
         let mut patches = std::mem::take(&mut self.patches);
@@ -595,10 +616,10 @@ impl Conv2d {
             None => (0..chunks).map(|_| None).collect(),
         };
         let this = &*self;
-        let forward = |x: &[f32], y: &mut [f32], keep| match (&panels, &transformed) {
-            (Some(panels), _) => this.forward_chunk_wide(x, y, panels, None),
-            (None, Some(transformed)) => this.forward_chunk_winograd(x, y, transformed),
-            (None, None) => this.forward_chunk(x, y, keep),
+        let forward = |x: &[f32], y: &mut [f32], keep| match &weights {
+            ForwardWeights::Wide(panels) => this.forward_chunk_wide(x, y, panels, None),
+            ForwardWeights::Winograd(transformed) => this.forward_chunk_winograd(x, y, transformed),
+            ForwardWeights::AsTheyAre => this.forward_chunk(x, y, keep),
         };
         y.data
             .par_chunks_mut(task * y_len)
