@@ -310,20 +310,28 @@ fn unknown_noise_and_impossible_rates_are_refused() {
     );
 }
 
-/// `--fold-preset` and `--fold-batch-size`: the folds train another network (recorded in their
-/// files and the report) while (a)–(d) keep the benchmark's; folds of one network are refused by
+/// `--fold-preset`, `--fold-batch-size` and `--fold-epochs`: the folds train another network
+/// for another number of epochs (recorded in their files and the report) while (a)–(d) keep the
+/// benchmark's; folds of one network are refused by
 /// a run asking for another, and an unknown preset is named.
 #[test]
 fn the_folds_can_train_another_network_than_the_retrainings() {
     let dir = temp_dir("noise-fold-preset");
     let args = bench_args("pairs", "0.1", &dir);
-    let folds = ["--detect-only", "--fold-preset", "seed002", "--fold-batch-size", "32"];
+    let folds = ["--detect-only", "--fold-preset", "seed002", "--fold-batch-size", "32", "--fold-epochs", "3"];
     let (code, stdout, stderr) = run(&[&args[..], &folds].concat());
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("; network mlp003, 2 epochs, 2 folds (the folds: seed002, batch 32)\n"), "{stdout}");
+    assert!(
+        stdout.contains("; network mlp003, 2 epochs, 2 folds (the folds: seed002, batch 32, 3 epochs)\n"),
+        "{stdout}"
+    );
     let r: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("noise-bench.json")).unwrap()).unwrap();
     assert_eq!((r["network"].as_str(), r["fold_network"].as_str()), (Some("mlp003"), Some("seed002")));
     assert_eq!(r["fold_batch_size"].as_u64(), Some(32));
+    assert_eq!(
+        (r["epochs"].as_u64(), r["fold_epochs"].as_u64(), r["averaged_epochs"].as_u64()),
+        (Some(2), Some(3), Some(2))
+    );
     let seed002 = fashion_cnn::engine::model::preset("seed002").unwrap().spec;
     assert_eq!(r["fold_spec"].as_str(), Some(seed002));
     for fold in 1..=2 {
@@ -331,9 +339,16 @@ fn the_folds_can_train_another_network_than_the_retrainings() {
         let f: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         assert_eq!(f["spec"].as_str(), Some(seed002), "{f}");
         assert!(f["training"].as_str().unwrap().contains(" batch_size: 32, "), "{f}");
+        assert_eq!((f["epochs"].as_u64(), f["averaged_epochs"].as_u64()), (Some(3), Some(2)), "{f}");
     }
     let md = std::fs::read_to_string(dir.join("noise-bench.md")).unwrap();
-    assert!(md.contains("network mlp003 for 2 epochs; 2 folds of network seed002 (batch 32), each"), "{md}");
+    assert!(
+        md.contains(
+            "network mlp003 for 2 epochs; 2 folds of network seed002 (batch 32) for 3 epochs, each predicting \
+         its held-out part after its last 2 epoch(s)"
+        ),
+        "{md}"
+    );
 
     // The same folds again are reused; mlp003's folds are not these.
     let (code, stdout, stderr) = run(&[&args[..], &folds].concat());
@@ -345,4 +360,6 @@ fn the_folds_can_train_another_network_than_the_retrainings() {
     let (code, _, stderr) = run(&[&args[..], &["--fold-preset", "seed007"]].concat());
     assert_eq!(code, 1);
     assert!(stderr.starts_with("error: --fold-preset: unknown preset 'seed007'; known presets: "), "{stderr}");
+    let (code, _, stderr) = run(&[&args[..], &["--fold-epochs", "0"]].concat());
+    assert_eq!((code, stderr.as_str()), (1, "error: --fold-epochs must be at least 1\n"));
 }

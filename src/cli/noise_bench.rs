@@ -72,6 +72,10 @@ pub struct NoiseBenchArgs {
     /// The folds' batch size (default: --batch-size).
     #[arg(long)]
     pub fold_batch_size: Option<usize>,
+    /// The folds' epochs (default: --epochs): a fold network trained longer predicts its
+    /// held-out part better, while (a)–(d) keep the recipe under test.
+    #[arg(long)]
+    pub fold_epochs: Option<usize>,
     /// The recipe every model is trained with; --seed also seeds the noise; --out is the
     /// benchmark's folder (default runs/noise-bench-<noise>-<UTC time>).
     #[command(flatten)]
@@ -163,6 +167,7 @@ struct Report {
     fold_network: String,
     fold_spec: String,
     fold_batch_size: usize,
+    fold_epochs: usize,
     /// Only the cross-validation ran: no last-epoch detector, no retraining.
     detect_only: bool,
     /// The confident-learning rule whose flags (c) corrects and (d) removes.
@@ -203,8 +208,8 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     let (name, spec, config) = config_from_args(&args.train)?;
     let init = Init::parse(&args.train.init).ok_or_else(|| format!("unknown --init '{}'", args.train.init))?;
     let recipe = Recipe { name, spec, config, init };
-    let fold_recipe = fold_recipe(&recipe, args.fold_preset.as_deref(), args.fold_batch_size)?;
-    let averaged_epochs = averaged_epochs(args.average_epochs, recipe.config.epochs)?;
+    let fold_recipe = fold_recipe(&recipe, &args)?;
+    let averaged_epochs = averaged_epochs(args.average_epochs, fold_recipe.config.epochs)?;
     let seed = recipe.config.seed;
     let mut stages = Vec::new();
     let mut clock = Instant::now();
@@ -241,7 +246,6 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     );
     lap("inject noise", &mut stages);
 
-    let epochs = recipe.config.epochs;
     let classes = clean.class_names.len();
     let folds_dir = dir.join("cross-val");
     let plan = FoldPlan {
@@ -261,7 +265,15 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
             continue;
         }
         println!("cross-validation fold {fold}/{} on the noisy set", args.folds);
-        run_fold(&fold_recipe, &noisy, args.folds, fold, averaged_epochs, &folds_dir, &mut Progress::new(epochs))?;
+        run_fold(
+            &fold_recipe,
+            &noisy,
+            args.folds,
+            fold,
+            averaged_epochs,
+            &folds_dir,
+            &mut Progress::new(fold_recipe.config.epochs),
+        )?;
     }
     let probs = read_oof(&folds_dir, &plan, &noisy)?;
     let agreement = |labels: &[u8]| {
@@ -383,6 +395,7 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
         fold_network: fold_recipe.name.clone(),
         fold_spec: fold_recipe.spec.clone(),
         fold_batch_size: fold_recipe.config.batch_size,
+        fold_epochs: fold_recipe.config.epochs,
         detect_only: args.detect_only,
         prune: prune.name().into(),
         rank: by.name().into(),
@@ -407,7 +420,8 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
 
 /// The recipe the cross-validation folds train: the benchmark's own, with the network of
 /// `--fold-preset` and the batch size of `--fold-batch-size` where given.
-fn fold_recipe(recipe: &Recipe, preset: Option<&str>, batch_size: Option<usize>) -> Result<Recipe, String> {
+fn fold_recipe(recipe: &Recipe, args: &NoiseBenchArgs) -> Result<Recipe, String> {
+    let (preset, batch_size, epochs) = (args.fold_preset.as_deref(), args.fold_batch_size, args.fold_epochs);
     let (name, spec) = match preset {
         Some(preset) => resolve_architecture(Some(preset), None).map_err(|e| format!("--fold-preset: {e}"))?,
         None => (recipe.name.clone(), recipe.spec.clone()),
@@ -415,17 +429,25 @@ fn fold_recipe(recipe: &Recipe, preset: Option<&str>, batch_size: Option<usize>)
     if batch_size == Some(0) {
         return Err("--fold-batch-size must be at least 1".into());
     }
-    let config = TrainConfig { batch_size: batch_size.unwrap_or(recipe.config.batch_size), ..recipe.config.clone() };
+    if epochs == Some(0) {
+        return Err("--fold-epochs must be at least 1".into());
+    }
+    let config = TrainConfig {
+        batch_size: batch_size.unwrap_or(recipe.config.batch_size),
+        epochs: epochs.unwrap_or(recipe.config.epochs),
+        ..recipe.config.clone()
+    };
     Ok(Recipe { name, spec, config, init: recipe.init })
 }
 
 /// ", folds: seed000 (batch 128)" when the folds train something other than the benchmark's
 /// network, else nothing.
 fn fold_network_text(recipe: &Recipe, folds: &Recipe) -> String {
-    if folds.spec == recipe.spec && folds.config.batch_size == recipe.config.batch_size {
+    let (same_network, ours) = (folds.spec == recipe.spec, &recipe.config);
+    if same_network && folds.config.batch_size == ours.batch_size && folds.config.epochs == ours.epochs {
         return String::new();
     }
-    format!(" (the folds: {}, batch {})", folds.name, folds.config.batch_size)
+    format!(" (the folds: {}, batch {}, {} epochs)", folds.name, folds.config.batch_size, folds.config.epochs)
 }
 
 /// Writes `flips.csv` (index, true label, noisy label) and, for one-channel images, the noisy
@@ -551,10 +573,10 @@ fn markdown(r: &Report) -> String {
         r.network,
         r.epochs,
         r.folds,
-        if r.fold_spec == r.spec && r.fold_network == r.network {
+        if r.fold_spec == r.spec && r.fold_network == r.network && r.fold_epochs == r.epochs {
             String::new()
         } else {
-            format!(" of network {} (batch {})", r.fold_network, r.fold_batch_size)
+            format!(" of network {} (batch {}) for {} epochs", r.fold_network, r.fold_batch_size, r.fold_epochs)
         },
         r.averaged_epochs
     );
