@@ -69,3 +69,27 @@ fn bench_prints_one_json_line_with_the_reference_keys() {
         assert!(line["images_per_sec"].as_f64().unwrap() > 0.0 && line["peak_rss_mb"].as_f64().unwrap() > 1.0);
     }
 }
+
+/// `--thread-scaling`: a line for one thread, one for `--threads`, then the median of the rounds'
+/// speedups with every round's; one thread alone has nothing to compare.
+#[test]
+fn bench_thread_scaling_times_one_thread_and_all_in_turns() {
+    let args =
+        ["--threads", "2", "bench", "--preset", "mlp003", "--batch-size", "500", "--steps", "2", "--repeats", "3"];
+    let (code, out, err) = run(&[&args[..], &["--thread-scaling"]].concat(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!((lines[0]["threads"].as_u64(), lines[1]["threads"].as_u64()), (Some(1), Some(2)), "{out}");
+    let summary = &lines[2];
+    assert_eq!((summary["preset"].as_str(), summary["threads"].as_u64()), (Some("mlp003"), Some(2)), "{out}");
+    let mut rounds: Vec<f64> = summary["rounds"].as_array().unwrap().iter().map(|r| r.as_f64().unwrap()).collect();
+    assert_eq!(rounds.len(), 3, "{out}");
+    rounds.sort_by(f64::total_cmp);
+    assert_eq!(summary["speedup"].as_f64(), Some(rounds[1]), "{out}");
+    assert!(rounds[0] > 0.0, "{out}");
+
+    let (code, out, err) = run(&["--threads", "1", "bench", "--preset", "mlp003", "--thread-scaling"], &[]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, "error: --thread-scaling compares one thread with --threads, which must then be at least 2\n");
+}

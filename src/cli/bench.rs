@@ -2,6 +2,11 @@
 //! keys as `../shared/reference/bench.py`, so runs of ours and of the peers compare directly.
 //! Like the reference: real Fashion-MNIST when it is on this machine (never downloaded here),
 //! generated images otherwise; one warm-up pass, then the median of `--repeats` timed passes.
+//!
+//! `--thread-scaling` times the same passes on a pool of one thread and on a pool of `--threads`,
+//! taking turns pass by pass, and reports the median of the rounds' speedups: on a shared machine
+//! another tenant then slows both sides of a round alike, where two separate processes minutes
+//! apart can meet very different machines.
 
 use crate::data::idx::read_idx_dir;
 use crate::data::locate::{DIR_ENV, find_fashion_dir, search_dirs};
@@ -14,6 +19,7 @@ use crate::engine::rng::Rng;
 use crate::engine::step::train_step;
 use crate::engine::tensor::Tensor;
 use clap::Args;
+use rayon::ThreadPool;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -34,6 +40,10 @@ pub struct BenchArgs {
     /// instruction-count profiles (`valgrind --tool=callgrind`) short.
     #[arg(long)]
     pub images: Option<usize>,
+    /// Time each pass on one thread and on all of `--threads`, in turns, and print both lines
+    /// and a third with the median speedup over the rounds.
+    #[arg(long)]
+    pub thread_scaling: bool,
 }
 
 /// Images scaled to [0, 1] and labels: the real training or test set, or generated ones.
@@ -84,6 +94,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     let (kind, lr) = if p.name == "mlp003" { ("sgd", 0.02) } else { ("adam", 1e-3) };
     let mut optimizer = Optimizer::new(OptimizerKind::parse(kind, None)?, 0.0);
     let loss = SoftmaxCrossEntropy::new(0.0);
+    let forward_flops = 2.0 * model.forward_macs() as f64;
     let mut pass = || -> usize {
         if args.infer {
             for start in (0..n).step_by(b) {
@@ -98,30 +109,74 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             args.steps * b
         }
     };
-    pass(); // warm-up: allocator, caches, thread pool
-    let mut rates: Vec<f64> = (0..args.repeats)
-        .map(|_| {
-            let started = Instant::now();
-            let images = pass();
-            images as f64 / started.elapsed().as_secs_f64()
+    let line = |threads: usize, images_per_sec: f64| {
+        let factor = if args.infer { 1.0 } else { 3.0 };
+        serde_json::json!({
+            "framework": "fashion-cnn",
+            "version": env!("CARGO_PKG_VERSION"),
+            "preset": p.name,
+            "mode": if args.infer { "infer" } else { "train" },
+            "batch": b,
+            "threads": threads,
+            "images_per_sec": (images_per_sec * 10.0).round() / 10.0,
+            "gflops": (factor * forward_flops * images_per_sec / 1e7).round() / 100.0,
+            "peak_rss_mb": (peak_rss_mb() * 10.0).round() / 10.0,
+            "simd": simd_path().name(),
         })
-        .collect();
-    rates.sort_by(f64::total_cmp);
-    let images_per_sec = rates[rates.len() / 2];
-    let forward_flops = 2.0 * model.forward_macs() as f64;
-    let factor = if args.infer { 1.0 } else { 3.0 };
-    let line = serde_json::json!({
-        "framework": "fashion-cnn",
-        "version": env!("CARGO_PKG_VERSION"),
+    };
+    let timed = |pass: &mut dyn FnMut() -> usize| {
+        let started = Instant::now();
+        let images = pass();
+        images as f64 / started.elapsed().as_secs_f64()
+    };
+    if !args.thread_scaling {
+        pass(); // warm-up: allocator, caches, thread pool
+        let rates: Vec<f64> = (0..args.repeats).map(|_| timed(&mut pass)).collect();
+        println!("{}", line(rayon::current_num_threads(), median(&rates)));
+        return Ok(());
+    }
+    let threads = rayon::current_num_threads();
+    if threads < 2 {
+        return Err("--thread-scaling compares one thread with --threads, which must then be at least 2".into());
+    }
+    let pools = [pool(1)?, pool(threads)?];
+    for pool in &pools {
+        pool.install(&mut pass); // warm-up: each pool's threads have their own scratch buffers
+    }
+    let mut rates = [Vec::new(), Vec::new()];
+    for _ in 0..args.repeats {
+        for (pool, rates) in pools.iter().zip(&mut rates) {
+            rates.push(pool.install(|| timed(&mut pass)));
+        }
+    }
+    let speedups: Vec<f64> = rates[1].iter().zip(&rates[0]).map(|(many, one)| many / one).collect();
+    println!("{}", line(1, median(&rates[0])));
+    println!("{}", line(threads, median(&rates[1])));
+    let round = |x: &f64| (x * 1000.0).round() / 1000.0;
+    let summary = serde_json::json!({
         "preset": p.name,
         "mode": if args.infer { "infer" } else { "train" },
         "batch": b,
-        "threads": rayon::current_num_threads(),
-        "images_per_sec": (images_per_sec * 10.0).round() / 10.0,
-        "gflops": (factor * forward_flops * images_per_sec / 1e7).round() / 100.0,
-        "peak_rss_mb": (peak_rss_mb() * 10.0).round() / 10.0,
-        "simd": simd_path().name(),
+        "threads": threads,
+        "speedup": round(&median(&speedups)),
+        "rounds": speedups.iter().map(round).collect::<Vec<_>>(),
     });
-    println!("{line}");
+    println!("{summary}");
     Ok(())
+}
+
+/// The middle value (the upper one of an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+/// A pool of `threads` workers like the command's own (`cli::run`).
+fn pool(threads: usize) -> Result<ThreadPool, String> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(8 << 20)
+        .build()
+        .map_err(|e| format!("cannot start {threads} worker threads: {e}"))
 }
