@@ -109,13 +109,14 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             args.steps * b
         }
     };
+    let mode = if args.infer { "infer" } else { "train" };
     let line = |threads: usize, images_per_sec: f64| {
         let factor = if args.infer { 1.0 } else { 3.0 };
         serde_json::json!({
             "framework": "fashion-cnn",
             "version": env!("CARGO_PKG_VERSION"),
             "preset": p.name,
-            "mode": if args.infer { "infer" } else { "train" },
+            "mode": mode,
             "batch": b,
             "threads": threads,
             "images_per_sec": (images_per_sec * 10.0).round() / 10.0,
@@ -155,7 +156,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     let round = |x: &f64| (x * 1000.0).round() / 1000.0;
     let summary = serde_json::json!({
         "preset": p.name,
-        "mode": if args.infer { "infer" } else { "train" },
+        "mode": mode,
         "batch": b,
         "threads": threads,
         "speedup": round(&median(&speedups)),
