@@ -310,24 +310,37 @@ fn unknown_noise_and_impossible_rates_are_refused() {
     );
 }
 
-/// `--fold-preset`, `--fold-batch-size` and `--fold-epochs`: the folds train another network
-/// for another number of epochs (recorded in their files and the report) while (a)–(d) keep the
-/// benchmark's; folds of one network are refused by
-/// a run asking for another, and an unknown preset is named.
+/// `--fold-preset`, `--fold-batch-size`, `--fold-epochs` and `--fold-schedule`: the folds train
+/// another network for another number of epochs with another schedule (recorded in their files
+/// and the report) while (a)–(d) keep the benchmark's; folds of one network are refused by a run
+/// asking for another, and an unknown preset or schedule is named.
 #[test]
 fn the_folds_can_train_another_network_than_the_retrainings() {
     let dir = temp_dir("noise-fold-preset");
     let args = bench_args("pairs", "0.1", &dir);
-    let folds = ["--detect-only", "--fold-preset", "seed002", "--fold-batch-size", "32", "--fold-epochs", "3"];
+    let folds = [
+        "--detect-only",
+        "--fold-preset",
+        "seed002",
+        "--fold-batch-size",
+        "32",
+        "--fold-epochs",
+        "3",
+        "--fold-schedule",
+        "cosine",
+    ];
     let (code, stdout, stderr) = run(&[&args[..], &folds].concat());
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("; network mlp003, 2 epochs, 2 folds (the folds: seed002, batch 32, 3 epochs)\n"),
+        stdout.contains(
+            "; network mlp003, 2 epochs, 2 folds (the folds: seed002, batch 32, 3 epochs, cosine schedule)\n"
+        ),
         "{stdout}"
     );
     let r: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("noise-bench.json")).unwrap()).unwrap();
     assert_eq!((r["network"].as_str(), r["fold_network"].as_str()), (Some("mlp003"), Some("seed002")));
     assert_eq!(r["fold_batch_size"].as_u64(), Some(32));
+    assert_eq!((r["schedule"].as_str(), r["fold_schedule"].as_str()), (Some("constant"), Some("cosine")));
     assert_eq!(
         (r["epochs"].as_u64(), r["fold_epochs"].as_u64(), r["averaged_epochs"].as_u64()),
         (Some(2), Some(3), Some(2))
@@ -338,14 +351,15 @@ fn the_folds_can_train_another_network_than_the_retrainings() {
         let path = dir.join("cross-val").join(format!("fold-{fold}.json"));
         let f: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         assert_eq!(f["spec"].as_str(), Some(seed002), "{f}");
-        assert!(f["training"].as_str().unwrap().contains(" batch_size: 32, "), "{f}");
+        let training = f["training"].as_str().unwrap();
+        assert!(training.contains(" batch_size: 32, ") && training.contains(" schedule: \"cosine\", "), "{f}");
         assert_eq!((f["epochs"].as_u64(), f["averaged_epochs"].as_u64()), (Some(3), Some(2)), "{f}");
     }
     let md = std::fs::read_to_string(dir.join("noise-bench.md")).unwrap();
     assert!(
         md.contains(
-            "network mlp003 for 2 epochs; 2 folds of network seed002 (batch 32) for 3 epochs, each predicting \
-         its held-out part after its last 2 epoch(s)"
+            "network mlp003 for 2 epochs; 2 folds of network seed002 (batch 32) for 3 epochs, cosine schedule, \
+             each predicting its held-out part after its last 2 epoch(s)"
         ),
         "{md}"
     );
@@ -362,4 +376,7 @@ fn the_folds_can_train_another_network_than_the_retrainings() {
     assert!(stderr.starts_with("error: --fold-preset: unknown preset 'seed007'; known presets: "), "{stderr}");
     let (code, _, stderr) = run(&[&args[..], &["--fold-epochs", "0"]].concat());
     assert_eq!((code, stderr.as_str()), (1, "error: --fold-epochs must be at least 1\n"));
+    let (code, _, stderr) = run(&[&args[..], &["--fold-schedule", "warm"]].concat());
+    let want = "error: --fold-schedule: bad schedule 'warm'; use constant, step[:EPOCHS[:GAMMA]], cosine or onecycle\n";
+    assert_eq!((code, stderr.as_str()), (1, want));
 }

@@ -18,6 +18,7 @@ use super::summary::resolve_architecture;
 use super::train::{Progress, TrainArgs, config_from_args, timestamp};
 use crate::data::{Dataset, load_pair, write_atomic, write_idx_dir};
 use crate::engine::init::Init;
+use crate::engine::optim::Schedule;
 use crate::engine::step::argmax;
 use crate::labels::confident::{Prune, Rank};
 use crate::labels::detect::{Method, last_epoch, out_of_sample};
@@ -76,6 +77,10 @@ pub struct NoiseBenchArgs {
     /// held-out part better, while (a)–(d) keep the recipe under test.
     #[arg(long)]
     pub fold_epochs: Option<usize>,
+    /// The folds' learning-rate schedule (default: --schedule), in the forms of --schedule: the
+    /// folds' recipe is part of the detector, while (a)–(d) keep the recipe under test.
+    #[arg(long)]
+    pub fold_schedule: Option<String>,
     /// The recipe every model is trained with; --seed also seeds the noise; --out is the
     /// benchmark's folder (default runs/noise-bench-<noise>-<UTC time>).
     #[command(flatten)]
@@ -163,11 +168,14 @@ struct Report {
     network: String,
     spec: String,
     epochs: usize,
+    /// The learning-rate schedule (a)–(d) train with.
+    schedule: String,
     /// What the cross-validation folds trained (the network above unless --fold-preset).
     fold_network: String,
     fold_spec: String,
     fold_batch_size: usize,
     fold_epochs: usize,
+    fold_schedule: String,
     /// Only the cross-validation ran: no last-epoch detector, no retraining.
     detect_only: bool,
     /// The confident-learning rule whose flags (c) corrects and (d) removes.
@@ -392,10 +400,12 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
         network: recipe.name.clone(),
         spec: recipe.spec.clone(),
         epochs: recipe.config.epochs,
+        schedule: recipe.config.schedule.clone(),
         fold_network: fold_recipe.name.clone(),
         fold_spec: fold_recipe.spec.clone(),
         fold_batch_size: fold_recipe.config.batch_size,
         fold_epochs: fold_recipe.config.epochs,
+        fold_schedule: fold_recipe.config.schedule.clone(),
         detect_only: args.detect_only,
         prune: prune.name().into(),
         rank: by.name().into(),
@@ -418,10 +428,14 @@ pub fn run(args: NoiseBenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The recipe the cross-validation folds train: the benchmark's own, with the network of
-/// `--fold-preset` and the batch size of `--fold-batch-size` where given.
+/// The recipe the cross-validation folds train: the benchmark's own, with the network, batch
+/// size, epochs and schedule of `--fold-preset`, `--fold-batch-size`, `--fold-epochs` and
+/// `--fold-schedule` where given.
 fn fold_recipe(recipe: &Recipe, args: &NoiseBenchArgs) -> Result<Recipe, String> {
     let (preset, batch_size, epochs) = (args.fold_preset.as_deref(), args.fold_batch_size, args.fold_epochs);
+    if let Some(schedule) = &args.fold_schedule {
+        Schedule::parse(schedule).map_err(|e| format!("--fold-schedule: {e}"))?;
+    }
     let (name, spec) = match preset {
         Some(preset) => resolve_architecture(Some(preset), None).map_err(|e| format!("--fold-preset: {e}"))?,
         None => (recipe.name.clone(), recipe.spec.clone()),
@@ -435,6 +449,7 @@ fn fold_recipe(recipe: &Recipe, args: &NoiseBenchArgs) -> Result<Recipe, String>
     let config = TrainConfig {
         batch_size: batch_size.unwrap_or(recipe.config.batch_size),
         epochs: epochs.unwrap_or(recipe.config.epochs),
+        schedule: args.fold_schedule.clone().unwrap_or_else(|| recipe.config.schedule.clone()),
         ..recipe.config.clone()
     };
     Ok(Recipe { name, spec, config, init: recipe.init })
@@ -443,11 +458,13 @@ fn fold_recipe(recipe: &Recipe, args: &NoiseBenchArgs) -> Result<Recipe, String>
 /// ", folds: seed000 (batch 128)" when the folds train something other than the benchmark's
 /// network, else nothing.
 fn fold_network_text(recipe: &Recipe, folds: &Recipe) -> String {
-    let (same_network, ours) = (folds.spec == recipe.spec, &recipe.config);
-    if same_network && folds.config.batch_size == ours.batch_size && folds.config.epochs == ours.epochs {
+    let (same_network, ours, theirs) = (folds.spec == recipe.spec, &recipe.config, &folds.config);
+    let same_schedule = theirs.schedule == ours.schedule;
+    if same_network && theirs.batch_size == ours.batch_size && theirs.epochs == ours.epochs && same_schedule {
         return String::new();
     }
-    format!(" (the folds: {}, batch {}, {} epochs)", folds.name, folds.config.batch_size, folds.config.epochs)
+    let schedule = if same_schedule { String::new() } else { format!(", {} schedule", theirs.schedule) };
+    format!(" (the folds: {}, batch {}, {} epochs{schedule})", folds.name, theirs.batch_size, theirs.epochs)
 }
 
 /// Writes `flips.csv` (index, true label, noisy label) and, for one-channel images, the noisy
@@ -559,10 +576,15 @@ fn retrain_one(
     Ok(Retrained { identity, test_accuracy, last_epoch })
 }
 
+/// ", cosine schedule" for a learning rate that is not constant, else nothing.
+fn schedule_text(schedule: &str) -> String {
+    if schedule == "constant" { String::new() } else { format!(", {schedule} schedule") }
+}
+
 fn markdown(r: &Report) -> String {
     let mut md = format!(
         "# noise-bench: {:.0}% {} noise, seed {}\n\n{} training images, {} labels flipped; {} test images; \
-         network {} for {} epochs; {} folds{}, each predicting its held-out part after its last {} epoch(s) \
+         network {} for {} epochs{}; {} folds{}, each predicting its held-out part after its last {} epoch(s) \
          and averaging.\n\n",
         100.0 * r.rate,
         r.noise,
@@ -572,11 +594,22 @@ fn markdown(r: &Report) -> String {
         r.test_images,
         r.network,
         r.epochs,
+        schedule_text(&r.schedule),
         r.folds,
-        if r.fold_spec == r.spec && r.fold_network == r.network && r.fold_epochs == r.epochs {
+        if r.fold_spec == r.spec
+            && r.fold_network == r.network
+            && r.fold_epochs == r.epochs
+            && r.fold_schedule == r.schedule
+        {
             String::new()
         } else {
-            format!(" of network {} (batch {}) for {} epochs", r.fold_network, r.fold_batch_size, r.fold_epochs)
+            format!(
+                " of network {} (batch {}) for {} epochs{}",
+                r.fold_network,
+                r.fold_batch_size,
+                r.fold_epochs,
+                if r.fold_schedule == r.schedule { String::new() } else { format!(", {} schedule", r.fold_schedule) }
+            )
         },
         r.averaged_epochs
     );
