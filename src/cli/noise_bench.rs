@@ -455,16 +455,20 @@ fn fold_recipe(recipe: &Recipe, args: &NoiseBenchArgs) -> Result<Recipe, String>
     Ok(Recipe { name, spec, config, init: recipe.init })
 }
 
-/// ", folds: seed000 (batch 128)" when the folds train something other than the benchmark's
-/// network, else nothing.
+/// " (the folds: seed000, batch 128, 15 epochs)" when the folds train something other than the
+/// benchmark's recipe, else nothing.
 fn fold_network_text(recipe: &Recipe, folds: &Recipe) -> String {
     let (same_network, ours, theirs) = (folds.spec == recipe.spec, &recipe.config, &folds.config);
-    let same_schedule = theirs.schedule == ours.schedule;
-    if same_network && theirs.batch_size == ours.batch_size && theirs.epochs == ours.epochs && same_schedule {
+    let schedule = fold_schedule_text(&theirs.schedule, &ours.schedule);
+    if same_network && theirs.batch_size == ours.batch_size && theirs.epochs == ours.epochs && schedule.is_empty() {
         return String::new();
     }
-    let schedule = if same_schedule { String::new() } else { format!(", {} schedule", theirs.schedule) };
     format!(" (the folds: {}, batch {}, {} epochs{schedule})", folds.name, theirs.batch_size, theirs.epochs)
+}
+
+/// ", constant schedule" when the folds' schedule is not the retrainings', else nothing.
+fn fold_schedule_text(folds: &str, ours: &str) -> String {
+    if folds == ours { String::new() } else { format!(", {folds} schedule") }
 }
 
 /// Writes `flips.csv` (index, true label, noisy label) and, for one-channel images, the noisy
@@ -608,7 +612,7 @@ fn markdown(r: &Report) -> String {
                 r.fold_network,
                 r.fold_batch_size,
                 r.fold_epochs,
-                if r.fold_schedule == r.schedule { String::new() } else { format!(", {} schedule", r.fold_schedule) }
+                fold_schedule_text(&r.fold_schedule, &r.schedule)
             )
         },
         r.averaged_epochs
