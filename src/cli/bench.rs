@@ -15,7 +15,6 @@ use crate::engine::kernels::simd_path;
 use crate::engine::loss::SoftmaxCrossEntropy;
 use crate::engine::model::{Sequential, preset};
 use crate::engine::optim::{Optimizer, OptimizerKind};
-use crate::engine::parallel::with_workers_awake;
 use crate::engine::rng::Rng;
 use crate::engine::step::train_step;
 use crate::engine::tensor::Tensor;
@@ -103,13 +102,10 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             }
             n
         } else {
-            // As the training loop runs an epoch: the other worker awake from step to step.
-            with_workers_awake(|| {
-                for s in 0..args.steps {
-                    let start = (s * b) % (n - b);
-                    train_step(&mut model, batch(start, b), &y[start..start + b], &loss, &mut optimizer, lr);
-                }
-            });
+            for s in 0..args.steps {
+                let start = (s * b) % (n - b);
+                train_step(&mut model, batch(start, b), &y[start..start + b], &loss, &mut optimizer, lr);
+            }
             args.steps * b
         }
     };

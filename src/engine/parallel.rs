@@ -6,7 +6,7 @@
 
 use crate::engine::tensor::Tensor;
 use rayon::prelude::*;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -92,23 +92,31 @@ pub fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
 /// next loop does not wait for it to be woken. A `seed002` training step at batch 64 has about
 /// ten parallel loops with serial work between them (the dense layers, the loss); there the idle
 /// worker slept about 8 times a step, 0.2 ms each (`perf sched`), and each wake-up took longer
-/// than the work it was woken for. A whole epoch's steps run inside one call (the training loop
-/// and `bench`), so the worker stays awake through the serial work between steps too (the next
-/// batch); inside it, the call around each step does nothing more.
+/// than the work it was woken for.
 ///
 /// Only with exactly two threads: the poller is a job pushed before `f` starts, so the one other
 /// worker, idle at that moment, steals it first. With more workers one of them could take it
 /// while waiting inside a job of `f`, and poll there until `f` ends, which would never come.
-pub fn with_workers_awake<R>(f: impl FnOnce() -> R) -> R {
-    if rayon::current_num_threads() != 2 || AWAKE.get() {
+pub fn with_workers_awake<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_num_threads() != 2 {
         return f();
     }
     let done = AtomicBool::new(false);
     let owner = rayon::current_thread_index();
-    // `in_place_scope` runs `f` on this thread, so `f` need not be `Send` (the training loop's
-    // observer is not); only the poller goes to another thread.
-    rayon::in_place_scope(|scope| {
-        scope.spawn(|_| {
+    let (result, ()) = rayon::join(
+        || {
+            // Lets the poller go however `f` ends: after a panic in `f`, `join` would otherwise
+            // wait for the poller forever.
+            struct Release<'a>(&'a AtomicBool);
+            impl Drop for Release<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, Ordering::Release);
+                }
+            }
+            let _release = Release(&done);
+            f()
+        },
+        || {
             // Taken back by `f`'s own thread (while it waited in a join of `f`, or after `f`):
             // polling there would hold up `f`.
             if rayon::current_thread_index() == owner {
@@ -119,24 +127,9 @@ pub fn with_workers_awake<R>(f: impl FnOnce() -> R) -> R {
                     std::hint::spin_loop();
                 }
             }
-        });
-        // Lets the poller go however `f` ends: a panic in `f` would otherwise wait for it forever.
-        struct Release<'a>(&'a AtomicBool);
-        impl Drop for Release<'_> {
-            fn drop(&mut self) {
-                AWAKE.set(false);
-                self.0.store(true, Ordering::Release);
-            }
-        }
-        let _release = Release(&done);
-        AWAKE.set(true);
-        f()
-    })
-}
-
-thread_local! {
-    /// Whether this thread is running the `f` of a [`with_workers_awake`].
-    static AWAKE: Cell<bool> = const { Cell::new(false) };
+        },
+    );
+    result
 }
 
 /// Elements of `total` per task of [`sum_partials_into`].
@@ -177,29 +170,27 @@ mod tests {
     use super::*;
 
     /// The polling worker runs the work handed to it and lets go when `f` ends, through many
-    /// short steps of nested parallel loops (as training runs them), on 1, 2 and 3 threads, with
-    /// each step's call alone and inside one around all the steps (as an epoch runs them).
+    /// short steps of nested parallel loops (as training runs them), on 1, 2 and 3 threads.
     #[test]
     fn keeping_a_worker_awake_finishes_every_step_with_the_same_result() {
-        let steps = || -> Vec<u64> {
-            (0..300u64)
-                .map(|step| {
-                    with_workers_awake(|| {
-                        let first: u64 = (0..1000u64).into_par_iter().map(|i| i * step).sum();
-                        let nested: u64 = (0..8u64)
-                            .into_par_iter()
-                            .map(|j| (0..100u64).into_par_iter().map(|i| i + j).sum::<u64>())
-                            .sum();
-                        first + nested
-                    })
-                })
-                .collect()
-        };
-        let want: Vec<u64> = (0..300u64).map(|step| 499_500 * step + 8 * 4950 + 100 * 28).collect();
         for threads in [1, 2, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            assert_eq!(pool.install(steps), want, "{threads} threads");
-            assert_eq!(pool.install(|| with_workers_awake(steps)), want, "{threads} threads, one call around");
+            let sums: Vec<u64> = pool.install(|| {
+                (0..300u64)
+                    .map(|step| {
+                        with_workers_awake(|| {
+                            let first: u64 = (0..1000u64).into_par_iter().map(|i| i * step).sum();
+                            let nested: u64 = (0..8u64)
+                                .into_par_iter()
+                                .map(|j| (0..100u64).into_par_iter().map(|i| i + j).sum::<u64>())
+                                .sum();
+                            first + nested
+                        })
+                    })
+                    .collect()
+            });
+            let want: Vec<u64> = (0..300u64).map(|step| 499_500 * step + 8 * 4950 + 100 * 28).collect();
+            assert_eq!(sums, want, "{threads} threads");
         }
     }
 
@@ -211,7 +202,6 @@ mod tests {
         pool.install(|| {
             let caught = std::panic::catch_unwind(|| with_workers_awake(|| panic!("a step failed")));
             assert!(caught.is_err());
-            assert!(!AWAKE.get(), "still marked as inside a call");
             let sum: u64 = with_workers_awake(|| (0..1000u64).into_par_iter().sum());
             assert_eq!(sum, 499_500);
         });

@@ -10,7 +10,6 @@ use crate::data::Dataset;
 use crate::engine::loss::SoftmaxCrossEntropy;
 use crate::engine::model::Sequential;
 use crate::engine::optim::{Optimizer, Schedule};
-use crate::engine::parallel::with_workers_awake;
 use crate::engine::rng::{Purpose, Rng};
 use crate::engine::step::train_step;
 use serde::{Deserialize, Serialize};
@@ -122,36 +121,31 @@ pub fn train(
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut misclassified = Vec::new();
         let mut lr = config.lr;
-        // The other worker polls through the whole epoch, the serial work between steps included
-        // (`with_workers_awake`).
-        with_workers_awake(|| {
-            for (b, chunk) in order.chunks(batch_size).enumerate() {
-                lr = schedule.lr(config.lr, epoch * steps_per_epoch + b, total_steps, steps_per_epoch);
-                let (x, labels) = make_batch(data, chunk, config.normalization, Some((&config.augment, augment_seed)));
-                let out = train_step(&mut state.model, x, &labels, &loss_fn, &mut state.optimizer, lr);
-                if !is_finite(out.loss) {
-                    return Err(format!(
-                        "training diverged at epoch {} batch {} (loss {}); lower --lr",
-                        epoch + 1,
-                        b + 1,
-                        out.loss
-                    ));
-                }
-                for ((row, &label), &index) in out.probs.data.chunks_exact(classes).zip(&labels).zip(chunk) {
-                    let (best, p) =
-                        row.iter().enumerate().fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
-                    if best == label as usize {
-                        correct += 1;
-                    } else {
-                        misclassified.push(Misclassified { index, label, predicted: best as u8, confidence: p });
-                    }
-                }
-                loss_sum += out.losses.iter().map(|&l| l as f64).sum::<f64>();
-                seen += chunk.len();
-                observer.batch(epoch, b + 1, steps_per_epoch, loss_sum / seen as f64, correct as f64 / seen as f64);
+        for (b, chunk) in order.chunks(batch_size).enumerate() {
+            lr = schedule.lr(config.lr, epoch * steps_per_epoch + b, total_steps, steps_per_epoch);
+            let (x, labels) = make_batch(data, chunk, config.normalization, Some((&config.augment, augment_seed)));
+            let out = train_step(&mut state.model, x, &labels, &loss_fn, &mut state.optimizer, lr);
+            if !is_finite(out.loss) {
+                return Err(format!(
+                    "training diverged at epoch {} batch {} (loss {}); lower --lr",
+                    epoch + 1,
+                    b + 1,
+                    out.loss
+                ));
             }
-            Ok(())
-        })?;
+            for ((row, &label), &index) in out.probs.data.chunks_exact(classes).zip(&labels).zip(chunk) {
+                let (best, p) =
+                    row.iter().enumerate().fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+                if best == label as usize {
+                    correct += 1;
+                } else {
+                    misclassified.push(Misclassified { index, label, predicted: best as u8, confidence: p });
+                }
+            }
+            loss_sum += out.losses.iter().map(|&l| l as f64).sum::<f64>();
+            seen += chunk.len();
+            observer.batch(epoch, b + 1, steps_per_epoch, loss_sum / seen as f64, correct as f64 / seen as f64);
+        }
         let train_seconds = started.elapsed().as_secs_f64();
         let (val_loss, val_accuracy) = if val_indices.is_empty() {
             (None, None)
