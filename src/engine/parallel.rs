@@ -195,16 +195,21 @@ mod tests {
     }
 
     /// A panic in `f` reaches the caller (instead of waiting for the poller forever), and the
-    /// next call keeps a worker awake again.
+    /// next call keeps a worker awake again. Run on a thread of its own and waited for with a
+    /// timeout, so a poller that is never let go fails the test instead of hanging it.
     #[test]
     fn a_panic_inside_lets_the_poller_go() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-        pool.install(|| {
-            let caught = std::panic::catch_unwind(|| with_workers_awake(|| panic!("a step failed")));
-            assert!(caught.is_err());
-            let sum: u64 = with_workers_awake(|| (0..1000u64).into_par_iter().sum());
-            assert_eq!(sum, 499_500);
+        let (finished, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            let sum: Option<u64> = pool.install(|| {
+                let caught = std::panic::catch_unwind(|| with_workers_awake(|| panic!("a step failed")));
+                caught.is_err().then(|| with_workers_awake(|| (0..1000u64).into_par_iter().sum()))
+            });
+            finished.send(sum).unwrap();
         });
+        let sum = outcome.recv_timeout(std::time::Duration::from_secs(30)).expect("the call never returned");
+        assert_eq!(sum, Some(499_500), "the panic was not passed on, or the next call went wrong");
     }
 
     /// Every element written exactly once, from the right row and column, whatever the cut:
