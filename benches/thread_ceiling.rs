@@ -9,7 +9,10 @@
 //! - `barrier_speedup`: one thread's time / two threads' with the loops' barriers, the best a
 //!   training step could scale with no serial work and equal tasks;
 //! - `independent_speedup`: one thread's time / two threads' with no barriers at all, what the
-//!   two cores give side by side.
+//!   two cores give side by side;
+//!
+//! and the same two ratios of the fastest rounds (`fastest_…`), as `bench --thread-scaling`
+//! reports both.
 //!
 //! cargo bench --bench thread_ceiling
 
@@ -74,12 +77,15 @@ fn main() {
     for pool in &pools {
         time_on(pool); // warm-up: threads, scratch buffers
     }
-    let (mut barrier, mut side_by_side) = (Vec::new(), Vec::new());
+    let (mut one, mut two, mut apart) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        let one = time_on(&pools[0]);
-        barrier.push(one / time_on(&pools[1]));
-        side_by_side.push(one / independent());
+        one.push(time_on(&pools[0]));
+        two.push(time_on(&pools[1]));
+        apart.push(independent());
     }
+    let ratios = |many: &[f64]| one.iter().zip(many).map(|(one, many)| one / many).collect::<Vec<_>>();
+    let (barrier, side_by_side) = (ratios(&two), ratios(&apart));
+    let fastest = |times: &[f64]| times.iter().copied().fold(f64::MAX, f64::min);
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
     let line = serde_json::json!({
         "loops_per_step": LOOPS,
@@ -87,6 +93,8 @@ fn main() {
         "rounds": ROUNDS,
         "barrier_speedup": round(median(&barrier)),
         "independent_speedup": round(median(&side_by_side)),
+        "fastest_barrier_speedup": round(fastest(&one) / fastest(&two)),
+        "fastest_independent_speedup": round(fastest(&one) / fastest(&apart)),
         "barrier_rounds": barrier.iter().map(|&x| round(x)).collect::<Vec<_>>(),
     });
     println!("{line}");

@@ -71,7 +71,8 @@ fn bench_prints_one_json_line_with_the_reference_keys() {
 }
 
 /// `--thread-scaling`: a line for one thread, one for `--threads`, then the median of the rounds'
-/// speedups with every round's; one thread alone has nothing to compare.
+/// speedups with every round's and the ratio of the two sides' fastest passes; one thread alone
+/// has nothing to compare.
 #[test]
 fn bench_thread_scaling_times_one_thread_and_all_in_turns() {
     let args =
@@ -88,6 +89,14 @@ fn bench_thread_scaling_times_one_thread_and_all_in_turns() {
     rounds.sort_by(f64::total_cmp);
     assert_eq!(summary["speedup"].as_f64(), Some(rounds[1]), "{out}");
     assert!(rounds[0] > 0.0, "{out}");
+    let fastest: Vec<f64> =
+        summary["fastest_images_per_sec"].as_array().unwrap().iter().map(|r| r.as_f64().unwrap()).collect();
+    for (side, (fastest, line)) in fastest.iter().zip(&lines).enumerate() {
+        let median = line["images_per_sec"].as_f64().unwrap();
+        assert!(*fastest >= median - 0.1, "side {side}: fastest {fastest} below the median {median}: {out}");
+    }
+    let ratio = summary["fastest_speedup"].as_f64().unwrap();
+    assert!((ratio - fastest[1] / fastest[0]).abs() < 2e-3, "{out}");
 
     let (code, out, err) = run(&["--threads", "1", "bench", "--preset", "mlp003", "--thread-scaling"], &[]);
     assert_eq!((code, out.as_str()), (1, ""));
