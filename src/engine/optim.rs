@@ -3,7 +3,7 @@
 
 use crate::engine::kernels::update::{AdamStep, SgdStep, adam_update, sgd_plain_update, sgd_update};
 use crate::engine::layers::Param;
-use rayon::prelude::*;
+use crate::engine::parallel::for_each_task;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OptimizerKind {
@@ -101,7 +101,7 @@ impl Optimizer {
                 _ => unreachable!("state length matches the optimizer kind"),
             }
         }
-        runs.into_par_iter().for_each(UpdateRun::apply);
+        for_each_task(runs, UpdateRun::apply);
     }
 }
 

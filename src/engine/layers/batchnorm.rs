@@ -19,9 +19,8 @@ use crate::engine::kernels::batchnorm::{
     affine2, affine2_relu, sum_and_sum_sq_dev, sum_dy_dy_xhat, sum_dy_dy_xhat_relu,
 };
 use crate::engine::kernels::elementwise::{scale_shift, scale_shift_relu};
-use crate::engine::parallel::SAMPLES_PER_TASK;
+use crate::engine::parallel::{SAMPLES_PER_TASK, for_each_task, map_tasks};
 use crate::engine::tensor::Tensor;
-use rayon::prelude::*;
 
 pub struct BatchNorm {
     shape: Vec<usize>,
@@ -80,26 +79,23 @@ impl BatchNorm {
     fn batch_statistics(&self, x: &Tensor) -> Vec<(f32, f32)> {
         let batch = x.batch();
         let plane = self.plane as f64;
-        (0..self.channels)
-            .into_par_iter()
-            .map(|c| {
-                let (mut count, mut mean, mut squares) = (0.0f64, 0.0f64, 0.0f64);
-                for n in 0..batch {
-                    let values = self.plane_of(&x.data, n, c);
-                    let shift = values[0];
-                    let (sum, sum_sq) = sum_and_sum_sq_dev(values, shift);
-                    let (sum, sum_sq) = (sum as f64, sum_sq as f64);
-                    let plane_mean = shift as f64 + sum / plane;
-                    let plane_squares = (sum_sq - sum * sum / plane).max(0.0);
-                    let delta = plane_mean - mean;
-                    let merged = count + plane;
-                    mean += delta * plane / merged;
-                    squares += plane_squares + delta * delta * count * plane / merged;
-                    count = merged;
-                }
-                (mean as f32, (squares / count) as f32)
-            })
-            .collect()
+        map_tasks(0..self.channels, |c| {
+            let (mut count, mut mean, mut squares) = (0.0f64, 0.0f64, 0.0f64);
+            for n in 0..batch {
+                let values = self.plane_of(&x.data, n, c);
+                let shift = values[0];
+                let (sum, sum_sq) = sum_and_sum_sq_dev(values, shift);
+                let (sum, sum_sq) = (sum as f64, sum_sq as f64);
+                let plane_mean = shift as f64 + sum / plane;
+                let plane_squares = (sum_sq - sum * sum / plane).max(0.0);
+                let delta = plane_mean - mean;
+                let merged = count + plane;
+                mean += delta * plane / merged;
+                squares += plane_squares + delta * delta * count * plane / merged;
+                count = merged;
+            }
+            (mean as f32, (squares / count) as f32)
+        })
     }
 
     /// dγ, dβ, and dx when asked, of the normalisation and, with `relu_gate`, of the fused ReLU
@@ -107,20 +103,17 @@ impl BatchNorm {
     fn backward_gated(&mut self, x: &Tensor, dy: &Tensor, relu_gate: bool, want_dx: bool) -> Option<Tensor> {
         let batch = x.batch();
         let gate = |c: usize| (self.scale[c], self.shift[c]);
-        let sums: Vec<(f64, f64)> = (0..self.channels)
-            .into_par_iter()
-            .map(|c| {
-                (0..batch).fold((0.0, 0.0), |(s, sx), n| {
-                    let (dy, x) = (self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c));
-                    let (a, b) = if relu_gate {
-                        sum_dy_dy_xhat_relu(dy, x, self.mean[c], self.inv_std[c], gate(c))
-                    } else {
-                        sum_dy_dy_xhat(dy, x, self.mean[c], self.inv_std[c])
-                    };
-                    (s + a as f64, sx + b as f64)
-                })
+        let sums: Vec<(f64, f64)> = map_tasks(0..self.channels, |c| {
+            (0..batch).fold((0.0, 0.0), |(s, sx), n| {
+                let (dy, x) = (self.plane_of(&dy.data, n, c), self.plane_of(&x.data, n, c));
+                let (a, b) = if relu_gate {
+                    sum_dy_dy_xhat_relu(dy, x, self.mean[c], self.inv_std[c], gate(c))
+                } else {
+                    sum_dy_dy_xhat(dy, x, self.mean[c], self.inv_std[c])
+                };
+                (s + a as f64, sx + b as f64)
             })
-            .collect();
+        });
         for (c, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
             self.gamma.grad[c] += sum_dy_xhat as f32;
             self.beta.grad[c] += sum_dy as f32;
@@ -159,7 +152,7 @@ impl BatchNorm {
     /// Applies a per-channel `out = a[c]·in + b[c]` (or the two-input form) to every plane.
     fn per_plane(&self, out: &mut Tensor, f: impl Fn(usize, usize, &mut [f32]) + Sync) {
         let task = SAMPLES_PER_TASK * self.channels * self.plane;
-        out.data.par_chunks_mut(task).enumerate().for_each(|(chunk, out)| {
+        for_each_task(out.data.chunks_mut(task).enumerate(), |(chunk, out)| {
             for (i, out) in out.chunks_exact_mut(self.plane).enumerate() {
                 let plane_index = chunk * SAMPLES_PER_TASK * self.channels + i;
                 f(plane_index / self.channels, plane_index % self.channels, out);

@@ -32,7 +32,7 @@ use crate::engine::kernels::im2col::{
 };
 use crate::engine::kernels::pool::maxpool_values;
 use crate::engine::kernels::winograd::{self, TILE_POSITIONS, winograd_input_row, winograd_output_row};
-use crate::engine::parallel::{SAMPLES_PER_TASK, sum_partials_into, with_scratch};
+use crate::engine::parallel::{SAMPLES_PER_TASK, for_each_task, map_tasks, sum_partials_into, with_scratch};
 
 /// Aim for at least this many GEMM columns (samples × output pixels) per task.
 const COLUMNS_PER_TASK: usize = 768;
@@ -100,7 +100,6 @@ const DCOLS_BYTES: usize = 160 << 10;
 const KEEP_PATCHES_BYTES: usize = 32 << 20;
 use crate::engine::rng::Rng;
 use crate::engine::tensor::Tensor;
-use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Padding {
@@ -504,7 +503,7 @@ impl Conv2d {
         // The direct kernel goes one sample at a time anyway; im2col keeps its chunk for the GEMM.
         let task = if self.uses_direct_kernel() { 1 } else { self.forward_samples_per_task(Mode::Eval) };
         let weights = self.forward_weights();
-        y.data.par_chunks_mut(task * pooled_len).zip(x.data.par_chunks(task * in_len)).for_each(|(y, x)| {
+        for_each_task(y.data.chunks_mut(task * pooled_len).zip(x.data.chunks(task * in_len)), |(y, x)| {
             if let ForwardWeights::Wide(panels) = &weights {
                 return self.forward_chunk_wide(x, y, panels, Some(window));
             }
@@ -621,18 +620,15 @@ impl Conv2d {
             ForwardWeights::Winograd(transformed) => this.forward_chunk_winograd(x, y, transformed),
             ForwardWeights::AsTheyAre => this.forward_chunk(x, y, keep),
         };
-        y.data
-            .par_chunks_mut(task * y_len)
-            .zip(x.data.par_chunks(task * in_len))
-            .zip(keep_chunks)
-            .zip(winner_chunks)
-            .for_each(|(((y, x), keep), winners)| match (pool, winners) {
-                (Some(pool), Some(winners)) => with_scratch(x.len() / in_len * out_len, |full| {
-                    forward(x, full, keep);
-                    pool.pool_samples(full, y, winners);
-                }),
-                _ => forward(x, y, keep),
-            });
+        let chunks =
+            y.data.chunks_mut(task * y_len).zip(x.data.chunks(task * in_len)).zip(keep_chunks).zip(winner_chunks);
+        for_each_task(chunks, |(((y, x), keep), winners)| match (pool, winners) {
+            (Some(pool), Some(winners)) => with_scratch(x.len() / in_len * out_len, |full| {
+                forward(x, full, keep);
+                pool.pool_samples(full, y, winners);
+            }),
+            _ => forward(x, y, keep),
+        });
         self.patches = patches;
         self.patches_batch = keep.then_some(x.batch());
         y
@@ -667,26 +663,20 @@ impl Conv2d {
             false => y.data.chunks(task * out_len).collect(),
         };
         let this = &*self;
-        let partials: Vec<(Vec<f32>, Vec<f32>)> = dx_chunks
-            .into_par_iter()
-            .zip(x.data.par_chunks(task * in_len))
-            .zip(y_chunks)
-            .zip(kept_chunks)
-            .enumerate()
-            .map(|(chunk, (((dx, x), y), kept))| {
-                let (first, samples) = (chunk * task, x.len() / in_len);
-                let backward = |dy: &[f32]| this.backward_chunk(x, y, dy, dx, kept, flipped_panels.as_deref());
-                match dy {
-                    OutputGradient::Whole(dy) => backward(&dy.data[first * out_len..(first + samples) * out_len]),
-                    OutputGradient::Pooled(pooled) => with_scratch(samples * out_len, |unpooled| {
-                        let pooled_len = pooled.pool.out_len();
-                        let part = first * pooled_len..(first + samples) * pooled_len;
-                        pooled.pool.unpool(first, &pooled.y.data[part.clone()], &pooled.dy.data[part], unpooled);
-                        backward(unpooled)
-                    }),
-                }
-            })
-            .collect();
+        let chunks = dx_chunks.into_iter().zip(x.data.chunks(task * in_len)).zip(y_chunks).zip(kept_chunks).enumerate();
+        let partials: Vec<(Vec<f32>, Vec<f32>)> = map_tasks(chunks, |(chunk, (((dx, x), y), kept))| {
+            let (first, samples) = (chunk * task, x.len() / in_len);
+            let backward = |dy: &[f32]| this.backward_chunk(x, y, dy, dx, kept, flipped_panels.as_deref());
+            match dy {
+                OutputGradient::Whole(dy) => backward(&dy.data[first * out_len..(first + samples) * out_len]),
+                OutputGradient::Pooled(pooled) => with_scratch(samples * out_len, |unpooled| {
+                    let pooled_len = pooled.pool.out_len();
+                    let part = first * pooled_len..(first + samples) * pooled_len;
+                    pooled.pool.unpool(first, &pooled.y.data[part.clone()], &pooled.dy.data[part], unpooled);
+                    backward(unpooled)
+                }),
+            }
+        });
         let (dweights, dbiases): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
         if self.uses_wide_kernel() {
             // Summed transposed, then turned around once rather than per chunk (`seed000` has
@@ -698,7 +688,7 @@ impl Conv2d {
             // In blocks of 16 output channels: a tap's 16 sums are one cache line of `total_t`,
             // and the block's 16 gradient rows stay in cache while the taps go by.
             let rows_per_block = 16;
-            self.weight.grad.par_chunks_mut(rows_per_block * patch).enumerate().for_each(|(block, dweight)| {
+            for_each_task(self.weight.grad.chunks_mut(rows_per_block * patch).enumerate(), |(block, dweight)| {
                 let first = block * rows_per_block;
                 for t in 0..patch {
                     let sums = &total_t[t * channels_out + first..];

@@ -10,10 +10,9 @@ use super::{Layer, Mode, Param};
 use crate::engine::init::Init;
 use crate::engine::kernels::elementwise::add_assign;
 use crate::engine::kernels::gemm::{Op, sgemm};
-use crate::engine::parallel::{ROWS_PER_TASK, par_column_blocks};
+use crate::engine::parallel::{ROWS_PER_TASK, for_each_task, par_column_blocks};
 use crate::engine::rng::Rng;
 use crate::engine::tensor::Tensor;
-use rayon::prelude::*;
 
 /// Multiply-adds below which a product is not cut further: about 0.14 ms of one core's FMAs.
 /// Handing a piece to the other thread costs a wake-up that takes tens of µs on these machines:
@@ -96,7 +95,7 @@ impl Layer for Dense {
         // dW rows are outputs: contiguous blocks of the gradient, each a whole sum over the batch.
         let blocks = pieces(inputs * outputs * batch, outputs.div_ceil(COLUMN_ALIGN));
         let rows_per_block = outputs.div_ceil(blocks);
-        self.weight.grad.par_chunks_mut(rows_per_block * inputs).enumerate().for_each(|(block, dw)| {
+        for_each_task(self.weight.grad.chunks_mut(rows_per_block * inputs).enumerate(), |(block, dw)| {
             let first = block * rows_per_block;
             let rows = dw.len() / inputs;
             sgemm(Op::T, Op::N, rows, inputs, batch, 1.0, &dy.data[first..], outputs, &x.data, inputs, 1.0, dw, inputs);

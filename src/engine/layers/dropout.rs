@@ -5,10 +5,9 @@
 
 use super::{Layer, Mode};
 use crate::engine::kernels::elementwise::multiply;
-use crate::engine::parallel::map2_par;
+use crate::engine::parallel::{for_each_task, map2_par};
 use crate::engine::rng::Rng;
 use crate::engine::tensor::Tensor;
-use rayon::prelude::*;
 
 /// Mask elements drawn from one chunk's stream. Drawn serially, `seed000`'s masks (4.9 million
 /// elements a batch of 512) kept one thread busy while the other waited, 2.7% of a step's profile;
@@ -57,7 +56,7 @@ impl Layer for Dropout {
             let drop_below = (rate as f64 * (1u64 << 24) as f64).round() as u64;
             // Into the last mask's buffer.
             self.mask.resize(x.len(), 0.0);
-            self.mask.par_chunks_mut(MASK_CHUNK).enumerate().for_each(|(chunk, mask)| {
+            for_each_task(self.mask.chunks_mut(MASK_CHUNK).enumerate(), |(chunk, mask)| {
                 let mut rng = Rng::new(seed ^ (chunk as u64).wrapping_mul(0xA076_1D64_78BD_642F));
                 // Two draws of 24 bits from each 64-bit number, compared as integers.
                 for pair in mask.chunks_mut(2) {

@@ -3,9 +3,8 @@
 
 use super::{Layer, Mode};
 use crate::engine::kernels::pool::{maxpool_backward, maxpool_forward, maxpool_values};
-use crate::engine::parallel::SAMPLES_PER_TASK;
+use crate::engine::parallel::{SAMPLES_PER_TASK, for_each_task};
 use crate::engine::tensor::Tensor;
-use rayon::prelude::*;
 
 pub struct MaxPool2d {
     in_shape: [usize; 3],
@@ -72,11 +71,8 @@ impl MaxPool2d {
         // Written in full by the kernel.
         let mut dx = Tensor::for_overwrite(x_shape);
         let (in_len, out_len) = (self.in_len() * SAMPLES_PER_TASK, self.out_len() * SAMPLES_PER_TASK);
-        dx.data
-            .par_chunks_mut(in_len)
-            .zip(dy.data.par_chunks(out_len).zip(y.data.par_chunks(out_len)))
-            .enumerate()
-            .for_each(|(chunk, (dx, (dy, y)))| self.unpool(chunk * SAMPLES_PER_TASK, y, dy, dx));
+        let chunks = dx.data.chunks_mut(in_len).zip(dy.data.chunks(out_len).zip(y.data.chunks(out_len)));
+        for_each_task(chunks.enumerate(), |(chunk, (dx, (dy, y)))| self.unpool(chunk * SAMPLES_PER_TASK, y, dy, dx));
         dx
     }
 
@@ -127,7 +123,7 @@ impl Layer for MaxPool2d {
         if mode == Mode::Eval {
             // No backward follows an evaluation: the winners' places are not needed.
             self.argmax.clear();
-            y.data.par_chunks_mut(task * out_plane).zip(x.data.par_chunks(task * in_plane)).for_each(|(y, x)| {
+            for_each_task(y.data.chunks_mut(task * out_plane).zip(x.data.chunks(task * in_plane)), |(y, x)| {
                 for (y, x) in y.chunks_exact_mut(out_plane).zip(x.chunks_exact(in_plane)) {
                     maxpool_values(x, h, w, kernel, stride, y);
                 }
@@ -135,11 +131,10 @@ impl Layer for MaxPool2d {
             return y;
         }
         self.record_winners(x.batch(), |pool, winners| {
-            y.data
-                .par_chunks_mut(task * out_plane)
-                .zip(winners.par_chunks_mut(task * out_plane))
-                .zip(x.data.par_chunks(task * in_plane))
-                .for_each(|((y, winners), x)| pool.pool_samples(x, y, winners));
+            let chunks = y.data.chunks_mut(task * out_plane).zip(winners.chunks_mut(task * out_plane));
+            for_each_task(chunks.zip(x.data.chunks(task * in_plane)), |((y, winners), x)| {
+                pool.pool_samples(x, y, winners)
+            });
         });
         y
     }

@@ -2,9 +2,8 @@
 
 use super::{Layer, Mode};
 use crate::engine::kernels::elementwise::{relu_backward, relu_forward};
-use crate::engine::parallel::{ELEMENTS_PER_TASK, map2_par};
+use crate::engine::parallel::{ELEMENTS_PER_TASK, for_each_task, map2_par};
 use crate::engine::tensor::Tensor;
-use rayon::prelude::*;
 
 pub struct Relu {
     shape: Vec<usize>,
@@ -31,10 +30,8 @@ impl Layer for Relu {
 
     fn forward(&mut self, x: &Tensor, _mode: Mode) -> Tensor {
         let mut y = Tensor::for_overwrite(&x.shape);
-        y.data
-            .par_chunks_mut(ELEMENTS_PER_TASK)
-            .zip(x.data.par_chunks(ELEMENTS_PER_TASK))
-            .for_each(|(y, x)| relu_forward(x, y));
+        let chunks = y.data.chunks_mut(ELEMENTS_PER_TASK).zip(x.data.chunks(ELEMENTS_PER_TASK));
+        for_each_task(chunks, |(y, x)| relu_forward(x, y));
         y
     }
 
