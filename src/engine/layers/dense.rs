@@ -14,11 +14,13 @@ use crate::engine::parallel::{ROWS_PER_TASK, for_each_task, par_column_blocks};
 use crate::engine::rng::Rng;
 use crate::engine::tensor::Tensor;
 
-/// Multiply-adds below which a product is not cut further: about 0.14 ms of one core's FMAs.
-/// Handing a piece to the other thread costs a wake-up that takes tens of µs on these machines:
-/// cutting `mlp003`'s 6.4 M multiply-add products at batch 32 into 4 pieces (a 2^18 floor) ran its
-/// training at 39,800–42,600 images/s against 74,400–77,800 with them whole (2 threads, 3 rounds).
-const MIN_TASK_MACS: usize = 1 << 23;
+/// Multiply-adds below which a product is not cut further: about 35 µs of one core's FMAs.
+/// While rayon's threads slept between loops, handing a piece to the other thread cost a wake-up
+/// of tens of µs, and a 2^23 floor (6.4 M multiply-add products at `mlp003` b32 left whole) was
+/// best. With the other worker kept polling through a step and `map_tasks` spinning instead of
+/// sleeping, `mlp003` b32 (`bench --thread-scaling`, 21 rounds each) scaled 0.95× with 2^23,
+/// 1.11× with 2^21, 1.13× with 2^20 and 1.02× with 2^19.
+const MIN_TASK_MACS: usize = 1 << 21;
 
 /// Columns of a block are a multiple of this (the GEMM kernels' register tile width).
 const COLUMN_ALIGN: usize = 16;
@@ -47,9 +49,13 @@ impl Dense {
 }
 
 /// How many pieces to cut a product of `macs` multiply-adds into, at most `limit`: two per thread
-/// when there is enough work, so the threads finish together, and none below [`MIN_TASK_MACS`].
+/// when there is enough work, so the threads finish together, and none below [`MIN_TASK_MACS`];
+/// one on one thread, where a cut only adds packing (`mlp003` b32 ran at 0.97× cut in two).
 fn pieces(macs: usize, limit: usize) -> usize {
-    (2 * rayon::current_num_threads()).min(macs / MIN_TASK_MACS).min(limit).max(1)
+    match rayon::current_num_threads() {
+        1 => 1,
+        threads => (2 * threads).min(macs / MIN_TASK_MACS).min(limit).max(1),
+    }
 }
 
 /// How to cut an `rows × columns` output of `depth`-long sums: rows per task (each task packs
@@ -139,12 +145,19 @@ mod tests {
     }
 
     /// Batches below, at and above one row chunk of a task, with a short last chunk: the chunks
-    /// must cover every output exactly once.
+    /// must cover every output exactly once. On two threads, where products are cut.
     #[test]
     fn forward_and_gradients_match_the_textbook_sums_for_every_chunking() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        pool.install(textbook_sums_for_every_chunking);
+    }
+
+    fn textbook_sums_for_every_chunking() {
         let mut rng = Rng::new(3);
-        // The last two are big enough to be cut: 3 row chunks of a 70-row batch and 3 blocks of
-        // dW rows, 3 column blocks of a 20-row batch (with 2 threads; one thread cuts them in 2).
+        // The last two are big enough to be cut in 4: 3 row chunks of a 70-row batch with 2 column
+        // blocks each and 4 blocks of dW rows; 4 column blocks of a 20-row batch.
+        assert_eq!((split(70, 600, 600), pieces(70 * 600 * 600, 38)), ((24, 2), 4));
+        assert_eq!(split(20, 1000, 1300), (20, 4));
         let shapes =
             [(1, 7, 10), (5, 40, 100), (32, 20, 70), (33, 9, 50), (70, 33, 12), (70, 600, 600), (20, 1300, 1000)];
         for (batch, inputs, outputs) in shapes {
