@@ -2,9 +2,10 @@
 //!
 //! A "step" is `LOOPS` parallel loops of `TASKS` equal GEMMs each (the shape of `seed002`'s
 //! second-convolution weight gradient over eight samples), as a training step is about ten
-//! parallel loops of eight tasks. Each round times it on a pool of one thread and on a pool of
-//! two (the other worker kept awake, as in training), and times the same GEMMs on two plain
-//! threads that never wait for each other. It prints the medians over rounds of
+//! parallel loops of eight tasks, run as the engine runs them (`parallel::for_each_task`). Each
+//! round times it on a pool of one thread and on a pool of two (the other worker kept awake, as
+//! in training), and times the same GEMMs on two plain threads that never wait for each other.
+//! It prints the medians over rounds of
 //!
 //! - `barrier_speedup`: one thread's time / two threads' with the loops' barriers, the best a
 //!   training step could scale with no serial work and equal tasks;
@@ -17,9 +18,8 @@
 //! cargo bench --bench thread_ceiling
 
 use fashion_cnn::engine::kernels::gemm::{Op, sgemm};
-use fashion_cnn::engine::parallel::{with_scratch, with_workers_awake};
+use fashion_cnn::engine::parallel::{for_each_task, with_scratch, with_workers_awake};
 use fashion_cnn::engine::rng::Rng;
-use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -59,7 +59,7 @@ fn main() {
     let steps = || {
         for _ in 0..STEPS_PER_ROUND {
             for _ in 0..LOOPS {
-                (0..TASKS).into_par_iter().for_each(|_| task(a, b));
+                for_each_task(0..TASKS, |_| task(a, b));
             }
         }
     };

@@ -133,9 +133,10 @@ pub fn with_workers_awake<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 /// Unlike a rayon parallel iterator, the calling thread never falls asleep waiting for the others
 /// to finish their last items: it spins (running whatever rayon work there is meanwhile). Inside a
 /// rayon join, a thread whose half was done first polled 32 times and then slept on a futex, and
-/// waking it took longer than the wait: a `seed002` training step at batch 64 slept about four
-/// times (voluntary context switches, `/proc`), and a throwaway rayon that polls without
-/// sleeping trained it at 1.13× the images/s on two threads (median of six alternating runs).
+/// waking it took longer than the wait. On two threads a `seed002` b64 training step slept 4.4
+/// times on one thread and 1.5 on the other (voluntary context switches in `/proc` over 5 s of
+/// `bench`); with these loops 1.3 and 0.6 (the rest: the worker between steps), and the step ran
+/// at 1.11× the images/s (`benches/ab.sh`, 10 rounds; 1.00× on one thread).
 ///
 /// The items are handed out one at a time from a shared queue, so a thread slowed by anything
 /// else on the machine simply takes fewer; which thread runs an item changes no result.
