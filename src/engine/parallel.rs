@@ -133,10 +133,10 @@ pub fn with_workers_awake<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 /// Unlike a rayon parallel iterator, the calling thread never falls asleep waiting for the others
 /// to finish their last items: it spins (running whatever rayon work there is meanwhile). Inside a
 /// rayon join, a thread whose half was done first polled 32 times and then slept on a futex, and
-/// waking it took longer than the wait. On two threads a `seed002` b64 training step slept 4.4
-/// times on one thread and 1.5 on the other (voluntary context switches in `/proc` over 5 s of
-/// `bench`); with these loops 1.3 and 0.6 (the rest: the worker between steps), and the step ran
-/// at 1.11× the images/s (`benches/ab.sh`, 10 rounds; 1.00× on one thread).
+/// waking it took longer than the wait. `seed002` b64 training on two threads made 4.8–5.5
+/// voluntary context switches a step (`/usr/bin/time -v`, 660 steps of `bench`); with these
+/// loops 1.3–1.4 (mostly the worker going to sleep between steps), and it ran at 1.11× the
+/// images/s (`benches/ab.sh`, 10 rounds; 1.00× on one thread).
 ///
 /// The items are handed out one at a time from a shared queue, so a thread slowed by anything
 /// else on the machine simply takes fewer; which thread runs an item changes no result.
